@@ -1,0 +1,19 @@
+import { EventEmitter } from 'node:events';
+import type { NoForecast } from './forecast/forecaster.ts';
+import type { Forecast, LinkState, Reading } from './types.ts';
+
+/**
+ * The gateway's internal bus, typed. The composition root (gateway/app.ts) owns the one
+ * instance; the pipeline emits on it and the broker, dashboard and metrics listen.
+ * Listeners must not throw: a throwing listener is a bug in that listener, and the emitter
+ * would otherwise unwind into the source that produced the reading.
+ */
+export interface GatewayEventMap {
+  reading: [reading: Reading];
+  forecast: [forecast: Forecast];
+  noForecast: [info: NoForecast];
+  link: [source: string, state: LinkState, detail: string];
+  rejected: [source: string, reason: string];
+}
+
+export class GatewayBus extends EventEmitter<GatewayEventMap> {}

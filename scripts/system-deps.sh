@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that hygrocast's tests and benchmarks drive for real:
+#   socat              pseudo-terminal pairs for the serial link tests
+#   mosquitto-clients  mosquitto_sub / mosquitto_pub interop tests
+#   mosquitto          the peer broker in `npm run bench -- broker`
+# Idempotent: does nothing when every tool is already on PATH.
+# Under CI=true a package that cannot be installed fails the run (never a silent skip).
+set -euo pipefail
+
+declare -A want=(
+  [socat]=socat
+  [mosquitto_sub]=mosquitto-clients
+  [mosquitto_pub]=mosquitto-clients
+  [mosquitto]=mosquitto
+)
+extra=("$@")
+
+missing=()
+for tool in "${!want[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || command -v "/usr/sbin/$tool" >/dev/null 2>&1 || missing+=("${want[$tool]}")
+done
+for pkg in "${extra[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+# de-duplicate
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "system-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+  echo "system-deps: could not install ${missing[*]} (apt-get failed)" >&2
+  exit 1
+fi
