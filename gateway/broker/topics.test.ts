@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { Forecast, Reading } from '../types.ts';
+import {
+  availabilityMessage,
+  checkPrefix,
+  encodeForecast,
+  encodeLink,
+  encodeState,
+  forecastMessage,
+  readingMessages,
+  topicsFor,
+} from './topics.ts';
+
+const reading: Reading = {
+  sensorId: 'kitchen',
+  bootId: 'b7f3',
+  seq: 17,
+  uptimeMs: 12_345,
+  wallTimeMs: Date.UTC(2026, 0, 2, 3, 4, 5, 600),
+  rh: 45.1234,
+  tempC: 21.299999,
+  quality: [],
+};
+
+describe('topics', () => {
+  const t = topicsFor('hygrocast');
+
+  it('lays out topics under the prefix', () => {
+    expect(t.bridgeState).toBe('hygrocast/bridge/state');
+    expect(t.state('kitchen')).toBe('hygrocast/kitchen');
+    expect(t.humidity('kitchen')).toBe('hygrocast/kitchen/humidity');
+    expect(t.temperature('kitchen')).toBe('hygrocast/kitchen/temperature');
+    expect(t.forecast('kitchen')).toBe('hygrocast/kitchen/forecast');
+    expect(t.link('kitchen')).toBe('hygrocast/kitchen/link');
+    expect(topicsFor('home/hygro').state('a')).toBe('home/hygro/a');
+  });
+
+  it('rejects reserved and malformed sensor ids, and wildcard prefixes', () => {
+    expect(() => t.state('bridge')).toThrow(expect.objectContaining({ code: 'RESERVED_SENSOR_ID', message: expect.stringContaining('"bridge" is reserved') }));
+    expect(() => t.humidity('ingest')).toThrow(expect.objectContaining({ code: 'RESERVED_SENSOR_ID' }));
+    expect(() => t.state('a/b')).toThrow(expect.objectContaining({ code: 'INVALID_SENSOR_ID' }));
+    expect(() => t.state('+')).toThrow(expect.objectContaining({ code: 'INVALID_SENSOR_ID' }));
+    expect(() => checkPrefix('hygro/#')).toThrow(expect.objectContaining({ code: 'INVALID_TOPIC_PREFIX' }));
+    expect(() => checkPrefix('/hygro')).toThrow(/prefix/);
+  });
+});
+
+describe('payloads', () => {
+  it('encodes the state with rounded values, ISO time and units', () => {
+    expect(JSON.parse(encodeState(reading))).toEqual({
+      humidity: 45.12,
+      temperature: 21.3,
+      quality: [],
+      seq: 17,
+      boot_id: 'b7f3',
+      time: '2026-01-02T03:04:05.600Z',
+      units: { humidity: '%RH', temperature: '°C' },
+    });
+  });
+
+  it('encodes missing values as null and keeps the quality flags', () => {
+    const bad = { ...reading, rh: null, tempC: null, quality: ['sensor_error' as const] };
+    expect(JSON.parse(encodeState(bad))).toMatchObject({ humidity: null, temperature: null, quality: ['sensor_error'] });
+  });
+
+  it('publishes retained state and plain numbers, skipping missing values', () => {
+    const t = topicsFor('hygrocast');
+    expect(readingMessages(t, reading)).toEqual([
+      { topic: 'hygrocast/kitchen', payload: encodeState(reading), retain: true },
+      { topic: 'hygrocast/kitchen/humidity', payload: '45.12', retain: true },
+      { topic: 'hygrocast/kitchen/temperature', payload: '21.3', retain: true },
+    ]);
+    expect(readingMessages(t, { ...reading, tempC: null }).map((m) => m.topic)).toEqual(['hygrocast/kitchen', 'hygrocast/kitchen/humidity']);
+    expect(readingMessages(t, { ...reading, rh: null }).map((m) => m.topic)).toEqual(['hygrocast/kitchen', 'hygrocast/kitchen/temperature']);
+  });
+
+  it('encodes a forecast', () => {
+    const f: Forecast = {
+      sensorId: 'kitchen',
+      issuedAtMs: Date.UTC(2026, 0, 1, 12),
+      baseTimeMs: Date.UTC(2026, 0, 1, 11, 50),
+      modelVersion: 'ridge-2026.01',
+      points: [
+        { horizonS: 3600, rh: 51.234, lower: 49.001, upper: 53.5 },
+        { horizonS: 21_600, rh: 55, lower: 48.75, upper: 61.255 },
+      ],
+      warmingUp: true,
+    };
+    expect(JSON.parse(encodeForecast(f))).toEqual({
+      model_version: 'ridge-2026.01',
+      issued: '2026-01-01T12:00:00.000Z',
+      base_time: '2026-01-01T11:50:00.000Z',
+      warming_up: true,
+      points: [
+        { horizon_s: 3600, humidity: 51.23, lower: 49, upper: 53.5 },
+        { horizon_s: 21_600, humidity: 55, lower: 48.75, upper: 61.26 },
+      ],
+      units: { humidity: '%RH', horizon: 's' },
+    });
+    expect(forecastMessage(topicsFor('p'), f)).toMatchObject({ topic: 'p/kitchen/forecast', retain: true });
+  });
+
+  it('encodes link state and availability', () => {
+    expect(JSON.parse(encodeLink('serial:/dev/ttyUSB0', 'down', 'ENOENT', Date.UTC(2026, 0, 1)))).toEqual({
+      state: 'down',
+      source: 'serial:/dev/ttyUSB0',
+      detail: 'ENOENT',
+      time: '2026-01-01T00:00:00.000Z',
+    });
+    const t = topicsFor('hygrocast');
+    expect(availabilityMessage(t, true)).toEqual({ topic: 'hygrocast/bridge/state', payload: 'online', retain: true });
+    expect(availabilityMessage(t, false).payload).toBe('offline');
+  });
+});

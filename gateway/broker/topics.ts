@@ -1,0 +1,111 @@
+import type { Forecast, LinkState, Reading } from '../types.ts';
+import { BrokerError } from './errors.ts';
+
+/**
+ * The topic layout and payload encodings (docs/mqtt.md), as pure functions. Everything is
+ * published retained, so a subscriber that connects later gets the latest value at once.
+ */
+
+export const DEFAULT_TOPIC_PREFIX = 'hygrocast';
+/** Topic levels directly under the prefix that belong to the gateway, never to a sensor. */
+export const RESERVED_SENSOR_IDS: readonly string[] = ['bridge', 'ingest'];
+export const UNITS = { humidity: '%RH', temperature: '°C' } as const;
+
+const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+const SENSOR_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+export interface MqttMessage {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+export function checkPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+    throw new BrokerError('INVALID_TOPIC_PREFIX', `topic prefix ${JSON.stringify(prefix)} must be topic levels of A-Z, a-z, 0-9, _ and - (no wildcards, no leading or trailing /)`);
+  }
+  return prefix;
+}
+
+export function checkSensorId(sensorId: string): string {
+  if (typeof sensorId !== 'string' || !SENSOR_ID.test(sensorId)) {
+    throw new BrokerError('INVALID_SENSOR_ID', `sensor id ${JSON.stringify(sensorId)} must be 1-32 characters of A-Z, a-z, 0-9, _ and -`);
+  }
+  if (RESERVED_SENSOR_IDS.includes(sensorId)) {
+    throw new BrokerError('RESERVED_SENSOR_ID', `sensor id "${sensorId}" is reserved (it is the gateway's own topic <prefix>/${sensorId}); rename the sensor`);
+  }
+  return sensorId;
+}
+
+/** Topic names under one prefix; sensor topics validate the sensor id. */
+export function topicsFor(prefix: string) {
+  const p = checkPrefix(prefix);
+  const sensor = (id: string): string => `${p}/${checkSensorId(id)}`;
+  return {
+    bridgeState: `${p}/bridge/state`,
+    state: sensor,
+    humidity: (id: string) => `${sensor(id)}/humidity`,
+    temperature: (id: string) => `${sensor(id)}/temperature`,
+    forecast: (id: string) => `${sensor(id)}/forecast`,
+    link: (id: string) => `${sensor(id)}/link`,
+  };
+}
+
+export type Topics = ReturnType<typeof topicsFor>;
+
+/** Rounds to 2 decimals: finer than any humidity sensor resolves, short on the wire. */
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The retained JSON state of a sensor. Missing values (sensor error) are null. */
+export function encodeState(r: Reading): string {
+  return JSON.stringify({
+    humidity: r.rh === null ? null : round2(r.rh),
+    temperature: r.tempC === null ? null : round2(r.tempC),
+    quality: r.quality,
+    seq: r.seq,
+    boot_id: r.bootId,
+    time: iso(r.wallTimeMs),
+    units: UNITS,
+  });
+}
+
+export function encodeForecast(f: Forecast): string {
+  return JSON.stringify({
+    model_version: f.modelVersion,
+    issued: iso(f.issuedAtMs),
+    base_time: iso(f.baseTimeMs),
+    warming_up: f.warmingUp,
+    points: f.points.map((p) => ({ horizon_s: p.horizonS, humidity: round2(p.rh), lower: round2(p.lower), upper: round2(p.upper) })),
+    units: { humidity: UNITS.humidity, horizon: 's' },
+  });
+}
+
+export function encodeLink(source: string, state: LinkState, detail: string, timeMs: number): string {
+  return JSON.stringify({ state, source, detail, time: iso(timeMs) });
+}
+
+/**
+ * A reading's messages: the JSON state, then the plain-number topics. A value the sensor did not
+ * deliver (null) is not published on its plain topic, so simple subscribers keep the last good
+ * number; the state topic carries the null and the quality flags.
+ */
+export function readingMessages(topics: Topics, r: Reading): MqttMessage[] {
+  const messages: MqttMessage[] = [{ topic: topics.state(r.sensorId), payload: encodeState(r), retain: true }];
+  if (r.rh !== null) messages.push({ topic: topics.humidity(r.sensorId), payload: String(round2(r.rh)), retain: true });
+  if (r.tempC !== null) messages.push({ topic: topics.temperature(r.sensorId), payload: String(round2(r.tempC)), retain: true });
+  return messages;
+}
+
+export function forecastMessage(topics: Topics, f: Forecast): MqttMessage {
+  return { topic: topics.forecast(f.sensorId), payload: encodeForecast(f), retain: true };
+}
+
+export function availabilityMessage(topics: Topics, online: boolean): MqttMessage {
+  return { topic: topics.bridgeState, payload: online ? 'online' : 'offline', retain: true };
+}

@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envNameFor, leafPaths, loadConfig } from './load.ts';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+function writeConfig(text: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'hygrocast-config-')), 'config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('runs with embedded defaults: two simulated sensors at 1 Hz, broker on 1883, dashboard on 8080', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.sources).toEqual([{ type: 'sim', sensors: ['sim-1', 'sim-2'], intervalMs: 1000, seed: 1 }]);
+    expect(config.mqtt.port).toBe(1883);
+    expect(config.dashboard.port).toBe(8080);
+    expect(config.store.flushIntervalMs).toBe(1000);
+  });
+
+  it('merges a YAML file over the defaults', () => {
+    const file = writeConfig('mqtt:\n  port: 1884\nsources:\n  - type: serial\n    path: /dev/ttyUSB0\n');
+    const config = loadConfig({ file, env: {} });
+    expect(config.mqtt.port).toBe(1884);
+    expect(config.mqtt.topicPrefix).toBe('hygrocast');
+    expect(config.sources).toEqual([{ type: 'serial', path: '/dev/ttyUSB0', baudRate: 115200, dataTimeoutMs: 5000, commandTimeoutMs: 2000 }]);
+  });
+
+  it('lists every error at once: unknown keys at any depth, wrong types, out-of-range values', () => {
+    const file = writeConfig('mqtt:\n  port: "abc"\n  colour: red\nstore:\n  flushIntervalMs: 5000\nsources:\n  - type: serial\nbogus: 1\n');
+    const problems = problemsOf(() => loadConfig({ file, env: {} }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^mqtt\.port: .*expected number/),
+        'mqtt.colour: unknown key',
+        'bogus: unknown key',
+        expect.stringMatching(/^store\.flushIntervalMs: .*<=1000/),
+        expect.stringMatching(/^sources\.0\.path: /),
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  it('rejects reserved and malformed sensor ids', () => {
+    const file = writeConfig('sources:\n  - type: sim\n    sensors: [bridge, "bad id"]\n');
+    const problems = problemsOf(() => loadConfig({ file, env: {} }));
+    expect(problems.join('\n')).toMatch(/sources\.0\.sensors\.0: .*reserved/);
+    expect(problems.join('\n')).toMatch(/sources\.0\.sensors\.1: sensor ids are/);
+  });
+
+  it('takes environment overrides for every scalar key and refuses unknown HYGROCAST_ variables', () => {
+    const config = loadConfig({ env: { HYGROCAST_MQTT_PORT: '1999', HYGROCAST_DASHBOARD_ENABLED: 'false', HYGROCAST_DATA_DIR: '/tmp/x' } });
+    expect(config.mqtt.port).toBe(1999);
+    expect(config.dashboard.enabled).toBe(false);
+    expect(config.dataDir).toBe('/tmp/x');
+    expect(leafPaths().map(envNameFor)).toContain('HYGROCAST_STORE_FLUSH_INTERVAL_MS');
+    const problems = problemsOf(() => loadConfig({ env: { HYGROCAST_MQTT_PROT: '1' } }));
+    expect(problems[0]).toMatch(/^HYGROCAST_MQTT_PROT: unknown environment override/);
+  });
+
+  it('reports unreadable files and invalid YAML as config errors', () => {
+    expect(problemsOf(() => loadConfig({ file: '/nonexistent/hygrocast.yaml', env: {} }))[0]).toMatch(/cannot read the file/);
+    expect(problemsOf(() => loadConfig({ file: writeConfig('mqtt: [\n'), env: {} }))[0]).toMatch(/not valid YAML/);
+    expect(problemsOf(() => loadConfig({ file: writeConfig('mqtt:\n  port: 1\nmqtt:\n  port: 2\n'), env: {} }))[0]).toMatch(/not valid YAML/);
+  });
+
+  it('the gateway process refuses to start on a bad config, listing every error, exit code 2', async () => {
+    const file = writeConfig('mqtt:\n  port: "abc"\ndashbord:\n  port: 8080\n');
+    const result = await run(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', file], { cwd: repoRoot }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/mqtt\.port: .*expected number/);
+    expect(result.stderr).toMatch(/dashbord: unknown key/);
+    expect(result.stderr).toMatch(/refusing to start/);
+  });
+});

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * The gateway's whole configuration, validated once before anything starts. Every object is
+ * strict: an unknown key is an error, never silently ignored. Units are in the key names.
+ * Each key's `.describe()` text is its documentation; docs/configuration.md and the exported
+ * JSON Schema (config.schema.json) are generated from this file.
+ */
+
+const port = z.int().min(0).max(65535);
+const sensorId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'sensor ids are 1-32 characters of A-Z, a-z, 0-9, _ and -')
+  .refine((id) => id !== 'bridge' && id !== 'ingest', 'sensor ids "bridge" and "ingest" are reserved MQTT topics');
+
+const simSource = z.strictObject({
+  type: z.literal('sim').describe('In-process simulated sensors speaking the wire protocol (device-sim/).'),
+  sensors: z.array(sensorId).min(1).max(32).default(['sim-1', 'sim-2']).describe('Sensor ids, one simulated device each.'),
+  intervalMs: z.int().min(100).max(3_600_000).default(1000).describe('Sampling interval of each simulated sensor, in ms.'),
+  seed: z.int().min(0).default(1).describe('Seed of the simulated signal; the same seed gives the same signal.'),
+});
+
+const serialSource = z.strictObject({
+  type: z.literal('serial').describe('A microcontroller speaking protocol v1 on a serial port.'),
+  path: z.string().min(1).describe('Serial device path; prefer a stable /dev/serial/by-id/... name.'),
+  baudRate: z.int().min(1200).max(4_000_000).default(115200).describe('Baud rate of the serial link.'),
+  dataTimeoutMs: z.int().min(500).max(600_000).default(5000).describe('The link is considered down when no line arrives for this long, in ms.'),
+  commandTimeoutMs: z.int().min(100).max(60_000).default(2000).describe('A command without an acknowledgement fails after this long, in ms.'),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [simSource, serialSource]);
+
+export const configSchema = z.strictObject({
+  gateway: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'gateway ids are 1-64 characters of A-Z, a-z, 0-9, _ and -')
+        .default('hygrocast')
+        .describe('Name of this gateway in logs, the dashboard and Home Assistant.'),
+    })
+    .prefault({})
+    .describe('Identity of this gateway.'),
+  dataDir: z.string().min(1).default('./data').describe('Folder for the SQLite database (created if missing).'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Lowest log level written (JSON lines on stdout).'),
+    })
+    .prefault({})
+    .describe('Logging.'),
+  sources: z
+    .array(sourceSchema)
+    .max(16)
+    .default([{ type: 'sim', sensors: ['sim-1', 'sim-2'], intervalMs: 1000, seed: 1 }])
+    .describe('Where readings come from. Default: two simulated sensors at one reading per second.'),
+  store: z
+    .strictObject({
+      flushIntervalMs: z.int().min(50).max(1000).default(1000).describe('Buffered readings are written in one transaction this often, in ms; at most this much is at risk on a power cut.'),
+      maxPendingReadings: z.int().min(100).max(1_000_000).default(10_000).describe('Bound of the write buffer; reaching it forces a flush.'),
+    })
+    .prefault({})
+    .describe('The SQLite reading store.'),
+  mqtt: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Run the embedded MQTT broker.'),
+      host: z.string().min(1).default('0.0.0.0').describe('Address the broker listens on.'),
+      port: port.default(1883).describe('TCP port of the broker (MQTT 3.1.1).'),
+      topicPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'topic prefix must be topic levels of A-Z, a-z, 0-9, _ and - with no wildcards')
+        .default('hygrocast')
+        .describe('First topic level(s) of everything the gateway publishes.'),
+      maxClients: z.int().min(1).max(10_000).default(100).describe('Connections beyond this are refused.'),
+    })
+    .prefault({})
+    .describe('The embedded MQTT broker.'),
+  dashboard: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve the dashboard and HTTP API.'),
+      host: z.string().min(1).default('0.0.0.0').describe('Address the dashboard listens on.'),
+      port: port.default(8080).describe('TCP port of the dashboard (HTTP and WebSocket).'),
+    })
+    .prefault({})
+    .describe('The live dashboard.'),
+  forecast: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Forecast each sensor with the ONNX model.'),
+      modelPath: z.string().min(1).default('models/hygrocast-rh.onnx').describe('The ONNX model file (relative paths are resolved against the hygrocast install folder).'),
+      checkIntervalMs: z.int().min(100).max(3_600_000).default(5000).describe('How often the gateway checks whether a sensor has a new completed step to forecast from, in ms.'),
+    })
+    .prefault({})
+    .describe('Local forecasting.'),
+});
+
+/** Configuration as written by the user (defaults not yet applied). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** Validated configuration with every default applied. */
+export type Config = z.output<typeof configSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;

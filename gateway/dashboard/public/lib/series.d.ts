@@ -1,0 +1,8 @@
+// Types of series.js for the TypeScript tests.
+import type { Forecast, Reading } from '../../../types.ts';
+
+/** [x seconds, rh, forecast rh, interval lower, interval upper], all the same length. */
+export declare function chartData(
+  readings: readonly Pick<Reading, 'wallTimeMs' | 'rh'>[],
+  forecast: Pick<Forecast, 'baseTimeMs' | 'points'> | null,
+): [number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_NAMES, METADATA_PREFIX } from '../../models/contract.ts';
+import { floatValueInfo, int64Tensor, node } from '../../models/onnx-file.ts';
+import { referenceForward } from '../../models/reference.ts';
+import type { RidgeWeights } from '../../models/reference.ts';
+import { buildRidgeModel } from '../../models/ridge-onnx.ts';
+import { nanModel, persistenceWeights, tempDir, testContract } from '../../models/test-fixtures.ts';
+import type { TempDir } from '../../models/test-fixtures.ts';
+import { naiveSecondsOfDay, timeFeatures } from '../../models/time-features.ts';
+import type { Forecast } from '../types.ts';
+import type { HistoryPoint, NoForecast } from './forecaster.ts';
+import { OnnxForecaster } from './onnx-forecaster.ts';
+
+const STEP_MS = 600_000;
+/** A step boundary (multiple of 600 s): 2026-01-01T12:00:00Z. */
+const T0 = Date.UTC(2026, 0, 1, 12);
+/** Deterministic time of day for the tests: UTC instead of the process zone. */
+const utcDay = { secondsOfDay: naiveSecondsOfDay };
+
+let tmp: TempDir;
+const open: OnnxForecaster[] = [];
+beforeAll(async () => {
+  tmp = await tempDir();
+});
+afterAll(async () => {
+  for (const f of open) await f.close();
+  await tmp.remove();
+});
+
+async function load(name: string, parts: Parameters<TempDir['write']>[1]): Promise<OnnxForecaster> {
+  const f = await OnnxForecaster.load(await tmp.write(name, parts), utcDay);
+  open.push(f);
+  return f;
+}
+
+/** One reading every 10 s from `fromMs` (inclusive) to `toMs` (exclusive), value f(t). */
+function readings(fromMs: number, toMs: number, f: (tMs: number) => number): HistoryPoint[] {
+  const out: HistoryPoint[] = [];
+  for (let t = fromMs; t < toMs; t += 10_000) out.push({ tMs: t, rh: f(t) });
+  return out;
+}
+
+/** Value rising by 1 %RH per step, so every step mean is distinct. */
+const ramp = (t: number): number => 40 + Math.floor((t - T0) / STEP_MS);
+
+function isForecast(r: Forecast | NoForecast): r is Forecast {
+  return 'points' in r;
+}
+
+describe('OnnxForecaster', () => {
+  it('forecasts from the completed steps of a synthetic history, as the reference does', async () => {
+    const c = testContract();
+    const weights: RidgeWeights = {
+      ...persistenceWeights(6, 3),
+      wRh: Float32Array.from({ length: 18 }, (_, i) => (i % 5) * 0.01),
+      wT: Float32Array.of(0.5, 0.2, -0.1, 0.3, 0.1, 0),
+      b: Float32Array.of(0.1, 0.2, 0.3),
+    };
+    const f = await load('ridge.onnx', buildRidgeModel(weights, c));
+    expect(f.info).toMatchObject({ version: 'test-1', stepS: 600, windowSteps: 6, horizonsS: [600, 1200, 1800], intervalLevel: 0.8 });
+    const now = T0 + 7 * STEP_MS + 123_000; // step 7 in progress: steps 1..6 are the window
+    const history = readings(T0, now, ramp);
+    const result = await f.forecast('s1', history, now);
+    if (!isForecast(result)) throw new Error(`expected a forecast, got ${JSON.stringify(result)}`);
+    const lastStepStart = T0 + 6 * STEP_MS;
+    const ref = referenceForward(weights, [41, 42, 43, 44, 45, 46], timeFeatures(naiveSecondsOfDay(lastStepStart)));
+    expect(result.baseTimeMs).toBe(T0 + 7 * STEP_MS);
+    expect(result.issuedAtMs).toBe(now);
+    expect(result.warmingUp).toBe(false);
+    expect(result.modelVersion).toBe('test-1');
+    expect(result.points.map((p) => p.horizonS)).toEqual([600, 1200, 1800]);
+    result.points.forEach((p, k) => {
+      expect(p.rh).toBeCloseTo(ref.forecast[k] ?? NaN, 4);
+      expect(p.lower).toBeCloseTo(ref.lower[k] ?? NaN, 4);
+      expect(p.upper).toBeCloseTo(ref.upper[k] ?? NaN, 4);
+    });
+  });
+
+  it('forecasts within seconds of the first readings, marked warming up', async () => {
+    const f = await load('persist.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract()));
+    const start = T0 + 30_000;
+    const now = start + 5_000;
+    const result = await f.forecast('fresh', [{ tMs: start, rh: 55 }, { tMs: start + 1000, rh: 57 }], now);
+    if (!isForecast(result)) throw new Error(`expected a forecast, got ${JSON.stringify(result)}`);
+    expect(result.warmingUp).toBe(true);
+    expect(result.baseTimeMs).toBe(T0 + STEP_MS);
+    expect(result.points.map((p) => [p.rh, p.lower, p.upper])).toEqual([
+      [56, 55, 57],
+      [56, 55, 57],
+      [56, 55, 57],
+    ]);
+  });
+
+  it('pads a history shorter than the window and says so', async () => {
+    const f = await load('persist2.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract()));
+    const now = T0 + 2 * STEP_MS + 1000;
+    const result = await f.forecast('short', readings(T0, now, ramp), now);
+    if (!isForecast(result)) throw new Error(`expected a forecast, got ${JSON.stringify(result)}`);
+    expect(result.warmingUp).toBe(true);
+    expect(result.points[0]?.rh).toBe(41); // persistence of the last completed step
+  });
+
+  it('refuses empty, stale and gappy history with the reason', async () => {
+    const f = await load('persist3.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract()));
+    const now = T0 + 8 * STEP_MS;
+    expect(await f.forecast('a', [], now)).toEqual({ sensorId: 'a', reason: 'no_history', detail: 'no readings yet' });
+    const stale = await f.forecast('b', readings(T0, now - 2 * STEP_MS - 1000, ramp), now);
+    expect(stale).toMatchObject({ sensorId: 'b', reason: 'stale' });
+    expect((stale as NoForecast).detail).toMatch(/newest reading is 1210 s old, more than 1200 s/);
+    const gappy = [...readings(T0, T0 + 3 * STEP_MS, ramp), ...readings(T0 + 7 * STEP_MS, now, ramp)];
+    const r = await f.forecast('c', gappy, now);
+    expect(r).toMatchObject({ sensorId: 'c', reason: 'too_many_gaps' });
+    expect((r as NoForecast).detail).toMatch(/gap of 4 steps of 600 s/);
+  });
+
+  it('turns NaN output into invalid_output instead of throwing', async () => {
+    const f = await load('nan.onnx', nanModel(testContract()));
+    const now = T0 + 7 * STEP_MS;
+    const r = await f.forecast('n', readings(T0, now, ramp), now);
+    expect(r).toMatchObject({ sensorId: 'n', reason: 'invalid_output' });
+    expect((r as NoForecast).detail).toMatch(/rh_forecast\[0\] = NaN is not a humidity in 0..100/);
+  });
+
+  it('turns a runtime error of the model into model_error', async () => {
+    // Reshape [1, 6] to [-1, 4] fails only when run: 6 values do not split into rows of 4.
+    const c = testContract({ horizonsS: [600, 1200, 1800, 2400] });
+    const f = await load('throws.onnx', {
+      graphName: 'throws',
+      initializers: [int64Tensor('shape', [2], [-1, 4])],
+      nodes: [node('Reshape', [INPUT_RH, 'shape'], ['r']), ...OUTPUT_NAMES.map((n) => node('Identity', ['r'], [n]))],
+      inputs: [floatValueInfo(INPUT_RH, ['N', 6]), floatValueInfo(INPUT_TIME, ['N', 2])],
+      outputs: OUTPUT_NAMES.map((n) => floatValueInfo(n, ['N', 4])),
+      metadata: contractToMetadata(c),
+    });
+    const now = T0 + 7 * STEP_MS;
+    await expect(f.forecast('m', readings(T0, now, ramp), now)).resolves.toMatchObject({ sensorId: 'm', reason: 'model_error' });
+  });
+
+  it('answers model_error after close, and close is idempotent', async () => {
+    const f = await OnnxForecaster.load(await tmp.write('closing.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract())), utcDay);
+    await f.close();
+    await f.close();
+    await expect(f.forecast('x', [{ tMs: T0, rh: 50 }], T0 + 1000)).resolves.toMatchObject({ reason: 'model_error', detail: 'forecaster is closed' });
+  });
+
+  it('refuses to load a model that breaks the contract, listing every problem', async () => {
+    const parts = buildRidgeModel(persistenceWeights(6, 3), testContract());
+    delete parts.metadata[`${METADATA_PREFIX}model_version`];
+    parts.metadata[`${METADATA_PREFIX}step_s`] = '-600';
+    const file = await tmp.write('bad.onnx', parts);
+    const err: unknown = await OnnxForecaster.load(file).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MODEL_CONTRACT_VIOLATION', problems: ['metadata: missing key "hygrocast.model_version"', 'metadata hygrocast.step_s: "-600" is not a positive integer <= 604800'] });
+    expect((err as Error).message).toContain('- metadata: missing key "hygrocast.model_version"');
+    await expect(OnnxForecaster.load(tmp.file('nope.onnx'))).rejects.toMatchObject({ code: 'MODEL_READ_FAILED' });
+  });
+});

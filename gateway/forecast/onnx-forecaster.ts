@@ -1,0 +1,147 @@
+import type ort from 'onnxruntime-node';
+import type { ModelContract } from '../../models/contract.ts';
+import { INPUT_NAMES, OUTPUT_NAMES } from '../../models/contract.ts';
+import { ModelError } from '../../models/errors.ts';
+import { readModelFile } from '../../models/onnx-file.ts';
+import { openSession, runBatch } from '../../models/ort-run.ts';
+import type { BatchOutput } from '../../models/ort-run.ts';
+import { assembleWindow } from '../../models/resample.ts';
+import type { WindowResult } from '../../models/resample.ts';
+import { localSecondsOfDay, timeFeatures } from '../../models/time-features.ts';
+import type { Forecast, ForecastPoint } from '../types.ts';
+import type { Forecaster, HistoryPoint, ModelInfo, NoForecast } from './forecaster.ts';
+
+export interface OnnxForecasterOptions {
+  /** The newest history point may be at most this many model steps old. Default 2. */
+  staleAfterSteps?: number;
+  /**
+   * Seconds since local midnight for a time, ms. Default: the process time zone (TZ), which
+   * must be the zone of the site the model was trained for (docs/model-contract.md).
+   */
+  secondsOfDay?: (tMs: number) => number;
+}
+
+const DEFAULT_STALE_AFTER_STEPS = 2;
+
+/**
+ * A Forecaster backed by an ONNX model that follows docs/model-contract.md. load() refuses a
+ * model that breaks the contract (ModelError MODEL_CONTRACT_VIOLATION listing every problem) or
+ * whose onnxruntime session sees other names (MODEL_SESSION_MISMATCH). forecast() never
+ * rejects: every failure is a NoForecast.
+ */
+export class OnnxForecaster implements Forecaster {
+  readonly info: ModelInfo;
+  private session: ort.InferenceSession | null;
+  private readonly stepMs: number;
+  private readonly staleAfterMs: number;
+  private readonly secondsOfDay: (tMs: number) => number;
+
+  private constructor(
+    path: string,
+    private readonly contract: ModelContract,
+    session: ort.InferenceSession,
+    opts: OnnxForecasterOptions,
+  ) {
+    this.session = session;
+    this.stepMs = contract.stepS * 1000;
+    this.staleAfterMs = (opts.staleAfterSteps ?? DEFAULT_STALE_AFTER_STEPS) * this.stepMs;
+    this.secondsOfDay = opts.secondsOfDay ?? localSecondsOfDay;
+    this.info = {
+      version: contract.modelVersion,
+      path,
+      stepS: contract.stepS,
+      windowSteps: contract.windowSteps,
+      horizonsS: contract.horizonsS.slice(),
+      intervalLevel: contract.intervalLevel,
+    };
+  }
+
+  /** Reads the contract, then opens a single-threaded session. Rejects with a ModelError. */
+  static async load(path: string, opts: OnnxForecasterOptions = {}): Promise<OnnxForecaster> {
+    const staleSteps = opts.staleAfterSteps ?? DEFAULT_STALE_AFTER_STEPS;
+    if (!(staleSteps > 0)) throw new RangeError(`staleAfterSteps must be positive, got ${staleSteps}`);
+    const file = await readModelFile(path);
+    if (!file.contract) {
+      throw new ModelError('MODEL_CONTRACT_VIOLATION', `model ${path} breaks the model contract (docs/model-contract.md):\n- ${file.problems.join('\n- ')}`, file.problems);
+    }
+    const session = await openSession(path);
+    const missing = [
+      ...INPUT_NAMES.filter((n) => !session.inputNames.includes(n)).map((n) => `input "${n}" not seen by onnxruntime (it sees ${session.inputNames.join(', ')})`),
+      ...OUTPUT_NAMES.filter((n) => !session.outputNames.includes(n)).map((n) => `output "${n}" not seen by onnxruntime (it sees ${session.outputNames.join(', ')})`),
+    ];
+    if (missing.length > 0) {
+      await session.release();
+      throw new ModelError('MODEL_SESSION_MISMATCH', `model ${path}: ${missing.join('; ')}`, missing);
+    }
+    return new OnnxForecaster(path, file.contract, session, opts);
+  }
+
+  async forecast(sensorId: string, history: HistoryPoint[], nowMs: number): Promise<Forecast | NoForecast> {
+    const refuse = (reason: NoForecast['reason'], detail: string): NoForecast => ({ sensorId, reason, detail });
+    const session = this.session;
+    if (!session) return refuse('model_error', 'forecaster is closed');
+    if (history.length === 0) return refuse('no_history', 'no readings yet');
+    const newest = history.reduce((m, p) => Math.max(m, p.tMs), -Infinity);
+    if (nowMs - newest > this.staleAfterMs) {
+      return refuse('stale', `newest reading is ${Math.round((nowMs - newest) / 1000)} s old, more than ${this.staleAfterMs / 1000} s (${this.staleAfterMs / this.stepMs} steps)`);
+    }
+    const { lastStepStartMs, partial, window } = this.window(history, nowMs);
+    if (!window.ok) return refuse(window.reason, window.detail);
+    const [sin, cos] = timeFeatures(this.secondsOfDay(lastStepStartMs));
+    let out: BatchOutput;
+    try {
+      out = await runBatch(session, this.contract.windowSteps, Float32Array.from(window.values), Float32Array.of(sin, cos));
+    } catch (err) {
+      return refuse('model_error', err instanceof Error ? err.message : String(err));
+    }
+    const points = this.points(out);
+    if (typeof points === 'string') return refuse('invalid_output', points);
+    return {
+      sensorId,
+      issuedAtMs: nowMs,
+      baseTimeMs: lastStepStartMs + this.stepMs,
+      modelVersion: this.contract.modelVersion,
+      points,
+      warmingUp: partial || window.padded > 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.release();
+  }
+
+  /**
+   * The window ends with the last completed step. A fresh sensor whose readings all lie in the
+   * step in progress forecasts from that partial step (warming up) instead of waiting up to a
+   * whole step for its first forecast.
+   */
+  private window(history: HistoryPoint[], nowMs: number): { lastStepStartMs: number; partial: boolean; window: WindowResult } {
+    const currentStartMs = Math.floor(nowMs / this.stepMs) * this.stepMs;
+    const req = { stepS: this.contract.stepS, windowSteps: this.contract.windowSteps, maxFillSteps: this.contract.maxFillSteps };
+    const completed = assembleWindow(history, { ...req, lastStepStartMs: currentStartMs - this.stepMs });
+    if (completed.ok || completed.reason !== 'no_history') return { lastStepStartMs: currentStartMs - this.stepMs, partial: false, window: completed };
+    return { lastStepStartMs: currentStartMs, partial: true, window: assembleWindow(history, { ...req, lastStepStartMs: currentStartMs }) };
+  }
+
+  /** Forecast points, or a description of why the output is unusable. */
+  private points(out: BatchOutput): ForecastPoint[] | string {
+    const H = this.contract.horizonsS.length;
+    for (const [name, values] of [['rh_forecast', out.forecast], ['rh_lower', out.lower], ['rh_upper', out.upper]] as const) {
+      if (values.length !== H) return `${name} has ${values.length} values, expected ${H}`;
+      const bad = values.findIndex((v) => !(v >= 0 && v <= 100));
+      if (bad >= 0) return `${name}[${bad}] = ${values[bad]} is not a humidity in 0..100 %RH`;
+    }
+    const points: ForecastPoint[] = [];
+    for (let k = 0; k < H; k++) {
+      const rh = out.forecast[k] ?? NaN;
+      const lower = out.lower[k] ?? NaN;
+      const upper = out.upper[k] ?? NaN;
+      // float32 rounding can put a bound a hair past the point forecast; more than that is a broken model.
+      if (lower > rh + 1e-3 || upper < rh - 1e-3) return `interval [${lower}, ${upper}] does not contain the forecast ${rh} at horizon ${this.contract.horizonsS[k]} s`;
+      points.push({ horizonS: this.contract.horizonsS[k] ?? 0, rh, lower: Math.min(lower, rh), upper: Math.max(upper, rh) });
+    }
+    return points;
+  }
+}

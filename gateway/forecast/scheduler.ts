@@ -1,0 +1,96 @@
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { GatewayBus } from '../events.ts';
+import type { ReadingStore } from '../store/store.ts';
+import type { Forecast } from '../types.ts';
+import type { Forecaster, HistoryPoint, NoForecast } from './forecaster.ts';
+
+/** Flags that make a reading unusable as model input. */
+const FAULTY = new Set(['out_of_range', 'sensor_error', 'stuck', 'spike']);
+
+export interface ForecastSchedulerOptions {
+  store: ReadingStore;
+  forecaster: Forecaster;
+  bus: GatewayBus;
+  clock: Clock;
+  /** How often to look for sensors with a new completed step, in ms. */
+  checkIntervalMs: number;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * Forecasts each sensor once per completed model step (and once as soon as a sensor has its
+ * first reading). At most one forecast cycle runs at a time, so a slow model delays the next
+ * cycle instead of piling up work.
+ */
+export class ForecastScheduler {
+  private timer: TimerHandle | null = null;
+  private running = false;
+  private readonly lastBaseStep = new Map<string, number>();
+  private readonly latest = new Map<string, Forecast>();
+  private readonly latestRefusal = new Map<string, NoForecast>();
+
+  constructor(private readonly opts: ForecastSchedulerOptions) {}
+
+  start(): void {
+    this.timer = this.opts.clock.setInterval(() => void this.cycle(), this.opts.checkIntervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) this.opts.clock.clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  latestForecast(sensorId: string): Forecast | null {
+    return this.latest.get(sensorId) ?? null;
+  }
+
+  latestNoForecast(sensorId: string): NoForecast | null {
+    return this.latestRefusal.get(sensorId) ?? null;
+  }
+
+  /** One pass over every sensor; resolves when every due forecast is done. Never rejects. */
+  async cycle(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const sensorId of this.opts.store.sensors()) await this.forecastIfDue(sensorId);
+    } catch (err) {
+      this.opts.onError(err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async forecastIfDue(sensorId: string): Promise<void> {
+    const { stepS, windowSteps } = this.opts.forecaster.info;
+    const stepMs = stepS * 1000;
+    const now = this.opts.clock.now();
+    const currentStep = Math.floor(now / stepMs);
+    if (this.lastBaseStep.get(sensorId) === currentStep) return;
+    const sinceMs = now - (windowSteps + 2) * stepMs;
+    const history = toHistory(this.opts.store.recent(sensorId, sinceMs));
+    const result = await this.opts.forecaster.forecast(sensorId, history, now);
+    if ('points' in result) {
+      // Done for this step. A refusal is retried at the next check instead: the reason
+      // (no history yet, a gap) may clear long before the next step completes.
+      this.lastBaseStep.set(sensorId, currentStep);
+      this.latest.set(sensorId, result);
+      this.latestRefusal.delete(sensorId);
+      this.opts.bus.emit('forecast', result);
+      return;
+    }
+    const previous = this.latestRefusal.get(sensorId);
+    this.latestRefusal.set(sensorId, result);
+    if (previous?.reason !== result.reason) this.opts.bus.emit('noForecast', result);
+  }
+}
+
+export function toHistory(readings: { wallTimeMs: number; rh: number | null; quality: string[] }[]): HistoryPoint[] {
+  const out: HistoryPoint[] = [];
+  for (const r of readings) {
+    if (r.rh === null || r.quality.some((q) => FAULTY.has(q))) continue;
+    out.push({ tMs: r.wallTimeMs, rh: r.rh });
+  }
+  return out;
+}

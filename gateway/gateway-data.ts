@@ -1,0 +1,58 @@
+import type { DashboardData, LinkInfo } from './dashboard/data.ts';
+import type { GatewayInfo } from './dashboard/messages.ts';
+import type { NoForecast } from './forecast/forecaster.ts';
+import type { ForecastScheduler } from './forecast/scheduler.ts';
+import type { ModelInfo } from './forecast/forecaster.ts';
+import type { ReadingPipeline } from './pipeline.ts';
+import type { ReadingStore } from './store/store.ts';
+import type { Forecast, Reading } from './types.ts';
+
+export interface GatewayDataParts {
+  gatewayId: string;
+  version: string;
+  startedAtMs: number;
+  store: ReadingStore;
+  pipeline: ReadingPipeline;
+  /** The scheduler exists only when a model loaded; read lazily. */
+  scheduler: () => ForecastScheduler | null;
+  model: () => ModelInfo | null;
+}
+
+/** What the dashboard reads, answered from the store, the pipeline and the forecast scheduler. */
+export class GatewayData implements DashboardData {
+  constructor(private readonly parts: GatewayDataParts) {}
+
+  gatewayInfo(): GatewayInfo {
+    const model = this.parts.model();
+    return {
+      id: this.parts.gatewayId,
+      version: this.parts.version,
+      model: model ? { version: model.version, horizonsS: model.horizonsS } : null,
+      startedAtMs: this.parts.startedAtMs,
+    };
+  }
+
+  sensorIds(): string[] {
+    return this.parts.store.sensors();
+  }
+
+  readings(sensorId: string, sinceMs: number, limit: number): Reading[] {
+    return this.parts.store.recent(sensorId, sinceMs, limit).map(({ id: _id, ...reading }) => reading);
+  }
+
+  latestForecast(sensorId: string): Forecast | null {
+    return this.parts.scheduler()?.latestForecast(sensorId) ?? null;
+  }
+
+  lastNoForecast(sensorId: string): NoForecast | null {
+    return this.parts.scheduler()?.latestNoForecast(sensorId) ?? null;
+  }
+
+  linkStates(): Record<string, LinkInfo> {
+    return this.parts.pipeline.linkStates();
+  }
+
+  sensorSource(sensorId: string): string | null {
+    return this.parts.pipeline.sourceOf(sensorId);
+  }
+}

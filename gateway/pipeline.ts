@@ -1,0 +1,78 @@
+import type { GatewayBus } from './events.ts';
+import type { Logger } from './log.ts';
+import type { ReadingSource } from './sources/source.ts';
+import type { ReadingStore } from './store/store.ts';
+import type { LinkState, Reading } from './types.ts';
+
+/**
+ * The reading path: every reading from every source is appended to the store (buffered,
+ * durable at the next flush) and then announced on the bus, where the broker, the dashboard
+ * and metrics pick it up. The store comes first so a reading the dashboard shows is one the
+ * gateway keeps.
+ */
+export class ReadingPipeline {
+  private readonly links = new Map<string, { state: LinkState; detail: string }>();
+  /** Which source delivered each sensor's latest reading (bounded by the number of sensors). */
+  private readonly sensorSources = new Map<string, string>();
+
+  constructor(
+    private readonly store: ReadingStore,
+    private readonly bus: GatewayBus,
+    private readonly log: Logger,
+  ) {}
+
+  /** Subscribes to a source's events; returns a function that unsubscribes. */
+  attach(source: ReadingSource): () => void {
+    const onReading = (reading: Reading): void => {
+      this.sensorSources.set(reading.sensorId, source.name);
+      this.accept(reading);
+    };
+    const onLink = (state: LinkState, detail: string): void => {
+      this.links.set(source.name, { state, detail });
+      this.log.info({ source: source.name, state, detail }, 'link state');
+      this.bus.emit('link', source.name, state, detail);
+    };
+    const onRejected = (reason: string, line: string): void => {
+      this.log.debug({ source: source.name, reason, line: line.slice(0, 80) }, 'line rejected');
+      this.bus.emit('rejected', source.name, reason);
+    };
+    const onWarning = (message: string): void => this.log.warn({ source: source.name }, message);
+    source.on('reading', onReading);
+    source.on('link', onLink);
+    source.on('rejected', onRejected);
+    source.on('warning', onWarning);
+    return () => {
+      source.off('reading', onReading);
+      source.off('link', onLink);
+      source.off('rejected', onRejected);
+      source.off('warning', onWarning);
+    };
+  }
+
+  /**
+   * Stores then announces one reading. A reading the store refuses (invalid field) is logged
+   * and dropped here, so one bad reading never stops the source that produced it.
+   */
+  accept(reading: Reading): void {
+    try {
+      this.store.append(reading);
+    } catch (err) {
+      this.log.error({ err, sensorId: reading.sensorId }, 'reading refused by the store');
+      return;
+    }
+    this.bus.emit('reading', reading);
+  }
+
+  /** Sensors whose latest reading came from `source`. */
+  sensorsOf(source: string): string[] {
+    return [...this.sensorSources].filter(([, s]) => s === source).map(([sensorId]) => sensorId);
+  }
+
+  sourceOf(sensorId: string): string | null {
+    return this.sensorSources.get(sensorId) ?? null;
+  }
+
+  linkStates(): Record<string, { state: LinkState; detail: string }> {
+    return Object.fromEntries(this.links);
+  }
+}

@@ -1,0 +1,21 @@
+import type { Clock } from '../clock.ts';
+import type { SourceConfig } from '../config/schema.ts';
+import { SerialSource } from './serial-source.ts';
+import { SimSource } from './sim-source.ts';
+import type { ReadingSource } from './source.ts';
+
+/** Builds the reading source a config entry describes. */
+export function createSource(config: SourceConfig, clock: Clock): ReadingSource {
+  switch (config.type) {
+    case 'sim':
+      return new SimSource({ sensors: config.sensors, intervalMs: config.intervalMs, seed: config.seed, clock });
+    case 'serial':
+      return new SerialSource({
+        path: config.path,
+        baudRate: config.baudRate,
+        dataTimeoutMs: config.dataTimeoutMs,
+        commandTimeoutMs: config.commandTimeoutMs,
+        clock,
+      });
+  }
+}

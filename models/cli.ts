@@ -1,0 +1,127 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { readCsvColumn } from './csv.ts';
+import { ModelError } from './errors.ts';
+import { evaluateModel } from './evaluate.ts';
+import { decodeModel, readModelFile, writeModelFile } from './onnx-file.ts';
+import { openSession } from './ort-run.ts';
+import { buildRidgeModel, readRidgeWeights } from './ridge-onnx.ts';
+import { maxReferenceDiff } from './self-check.ts';
+import { buildSamples, toStepSeries } from './series.ts';
+import { trainRidge } from './train.ts';
+import { readFile } from 'node:fs/promises';
+
+/**
+ * `tsx models/cli.ts train|inspect|eval`: one JSON document on stdout, logs on stderr, exit 1
+ * with a message naming what was wrong on bad input.
+ */
+
+/** Windows compared between onnxruntime and the reference after training. */
+const SELF_CHECK_WINDOWS = 256;
+/** Largest tolerated difference between onnxruntime and the reference, %RH. */
+const SELF_CHECK_TOLERANCE = 1e-4;
+
+const log = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+
+function intArg(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+function horizonsArg(v: string): number[] {
+  const list = v.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError(`--horizons-s must be comma-separated positive integer seconds, got "${v}"`);
+  return list;
+}
+
+async function train(o: { data: string; column: string; out: string; stepS?: number; windowSteps?: number; horizonsS?: number[]; modelVersion?: string }): Promise<void> {
+  log(`reading ${o.data} column ${o.column}`);
+  const csv = await readCsvColumn(o.data, o.column);
+  const result = trainRidge(csv, { stepS: o.stepS, windowSteps: o.windowSteps, horizonsS: o.horizonsS, modelVersion: o.modelVersion });
+  log(`lambdas ${result.summary.lambdas.map((l) => l.toExponential(1)).join(' ')}; writing ${o.out}`);
+  await writeModelFile(o.out, buildRidgeModel(result.weights, result.contract));
+  const file = await readModelFile(o.out);
+  if (file.problems.length > 0) throw new ModelError('MODEL_CONTRACT_VIOLATION', `written model breaks the contract: ${file.problems.join('; ')}`, file.problems);
+  const diff = await selfCheck(o.out, result.weights, csv, result.contract.stepS, result.contract.maxFillSteps);
+  if (!(diff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `onnxruntime differs from the reference by ${diff} (> ${SELF_CHECK_TOLERANCE})`);
+  process.stdout.write(`${JSON.stringify({ out: o.out, ...result.summary, onnx_reference_max_diff: diff })}\n`);
+}
+
+async function selfCheck(path: string, weights: Parameters<typeof maxReferenceDiff>[1], csv: Awaited<ReturnType<typeof readCsvColumn>>, stepS: number, maxFill: number): Promise<number> {
+  const series = toStepSeries(csv, stepS, maxFill);
+  const W = weights.windowSteps;
+  const s = buildSamples(series, { windowSteps: W, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: series.raw.length });
+  const every = Math.max(1, Math.floor(s.n / SELF_CHECK_WINDOWS));
+  const rows = Array.from({ length: Math.min(SELF_CHECK_WINDOWS, s.n) }, (_, i) => i * every).filter((r) => r < s.n);
+  const rh = new Float32Array(rows.length * W);
+  const time = new Float32Array(rows.length * 2);
+  rows.forEach((r, i) => {
+    rh.set(s.x.subarray(r * s.p, r * s.p + W), i * W);
+    time[i * 2] = s.x[r * s.p + W] ?? 0;
+    time[i * 2 + 1] = s.x[r * s.p + W + 1] ?? 0;
+  });
+  const session = await openSession(path);
+  try {
+    return await maxReferenceDiff(session, weights, rh, time);
+  } finally {
+    await session.release();
+  }
+}
+
+async function inspect(path: string): Promise<void> {
+  const file = await readModelFile(path);
+  const out: Record<string, unknown> = { path, contract: file.contract, problems: file.problems, metadata: file.metadata, inputs: file.inputs, outputs: file.outputs };
+  if (file.contract) {
+    try {
+      const w = readRidgeWeights(decodeModel(await readFile(path), path), file.contract.windowSteps, file.contract.horizonsS.length);
+      out.ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi) };
+    } catch {
+      // not a hygrocast ridge model (e.g. from skl2onnx): the contract is all there is to show
+    }
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  if (file.problems.length > 0) process.exitCode = 1;
+}
+
+async function evaluate(o: { model: string; data: string; column: string }): Promise<void> {
+  const file = await readModelFile(o.model);
+  if (!file.contract) throw new ModelError('MODEL_CONTRACT_VIOLATION', `${o.model} breaks the model contract:\n- ${file.problems.join('\n- ')}`, file.problems);
+  const csv = await readCsvColumn(o.data, o.column);
+  const session = await openSession(o.model);
+  try {
+    process.stdout.write(`${JSON.stringify(await evaluateModel(session, file.contract, csv))}\n`);
+  } finally {
+    await session.release();
+  }
+}
+
+const program = new Command('model').description('Train, inspect and evaluate hygrocast forecasting models (docs/model-contract.md).');
+program
+  .command('train')
+  .description('Train the delta ridge model on one CSV column and write an ONNX file.')
+  .requiredOption('--data <csv>', 'CSV with a timestamp column and numeric columns')
+  .requiredOption('--column <name>', 'column to forecast (%RH)')
+  .requiredOption('--out <file.onnx>', 'where to write the model')
+  .option('--step-s <s>', 'resampling step in seconds (default 600)', intArg('--step-s'))
+  .option('--window-steps <n>', 'window length in steps (default 144)', intArg('--window-steps'))
+  .option('--horizons-s <list>', 'comma-separated horizons in seconds (default 600..21600 every 600)', horizonsArg)
+  .option('--model-version <v>', 'model_version metadata')
+  .action(train);
+program.command('inspect').description('Print the contract and metadata of an ONNX file.').argument('<file.onnx>').action(inspect);
+program
+  .command('eval')
+  .description('MAE per horizon of a model vs persistence and a ridge baseline on the last 30% of a CSV column.')
+  .requiredOption('--model <file.onnx>', 'model to evaluate')
+  .requiredOption('--data <csv>', 'CSV file')
+  .requiredOption('--column <name>', 'column')
+  .action(evaluate);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const code = err instanceof ModelError ? ` [${err.code}]` : '';
+  process.stderr.write(`error${code}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

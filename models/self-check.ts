@@ -1,0 +1,30 @@
+import type ort from 'onnxruntime-node';
+import type { RidgeWeights } from './reference.ts';
+import { referenceForward } from './reference.ts';
+import { runBatch } from './ort-run.ts';
+
+/**
+ * Largest absolute difference between onnxruntime's outputs and the TypeScript reference over
+ * a set of windows (n x W values, n x 2 time features). Used by the trainer after writing a
+ * model and by the tests; float32 arithmetic in the graph keeps it well under 1e-4 %RH.
+ */
+export async function maxReferenceDiff(session: ort.InferenceSession, w: RidgeWeights, rh: Float32Array, time: Float32Array): Promise<number> {
+  const W = w.windowSteps;
+  const H = w.horizons;
+  const out = await runBatch(session, W, rh, time);
+  let worst = 0;
+  for (let r = 0; r < rh.length / W; r++) {
+    const ref = referenceForward(w, rh.subarray(r * W, (r + 1) * W), [time[r * 2] ?? 0, time[r * 2 + 1] ?? 0]);
+    for (let k = 0; k < H; k++) {
+      const i = r * H + k;
+      worst = Math.max(
+        worst,
+        Math.abs((out.forecast[i] ?? NaN) - (ref.forecast[k] ?? NaN)),
+        Math.abs((out.lower[i] ?? NaN) - (ref.lower[k] ?? NaN)),
+        Math.abs((out.upper[i] ?? NaN) - (ref.upper[k] ?? NaN)),
+      );
+      if (Number.isNaN(worst)) return NaN;
+    }
+  }
+  return worst;
+}

@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CONTRACT_VERSION, contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_NAMES } from './contract.ts';
+import type { ModelContract } from './contract.ts';
+import { floatTensor, floatValueInfo, node, writeModelFile } from './onnx-file.ts';
+import type { ModelParts } from './onnx-file.ts';
+import type { RidgeWeights } from './reference.ts';
+
+/** Shared by the model and forecaster tests: small contracts, weights and temp dirs. */
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+export const DATA_DIR = path.resolve(REPO_ROOT, '../shared/data');
+export const APPLIANCES_CSV = path.join(DATA_DIR, 'appliances_rh_10min.train.csv');
+
+export function testContract(over: Partial<ModelContract> = {}): ModelContract {
+  return {
+    contractVersion: CONTRACT_VERSION,
+    modelVersion: 'test-1',
+    stepS: 600,
+    windowSteps: 6,
+    horizonsS: [600, 1200, 1800],
+    intervalLevel: 0.8,
+    maxFillSteps: 3,
+    trainedAt: '2026-01-01T00:00:00.000Z',
+    trainingData: 'synthetic',
+    trainingRange: '2026-01-01T00:00:00..2026-01-02T00:00:00',
+    validationMae: { '600': 0.1 },
+    intervalCoverage: { '600': 0.8 },
+    features: 'test',
+    ...over,
+  };
+}
+
+/** Persistence with a fixed +-1 interval: zero weights, q = -1 / +1. */
+export function persistenceWeights(windowSteps: number, horizons: number): RidgeWeights {
+  return {
+    windowSteps,
+    horizons,
+    wRh: new Float32Array(windowSteps * horizons),
+    wT: new Float32Array(2 * horizons),
+    b: new Float32Array(horizons),
+    qLo: new Float32Array(horizons).fill(-1),
+    qHi: new Float32Array(horizons).fill(1),
+  };
+}
+
+/** A contract-shaped model whose three outputs are 0/0 = NaN for every row. */
+export function nanModel(c: ModelContract): ModelParts {
+  const W = c.windowSteps;
+  const H = c.horizonsS.length;
+  return {
+    graphName: 'nan',
+    initializers: [floatTensor('zeros', [W, H], new Float32Array(W * H)), floatTensor('zeros_t', [2, H], new Float32Array(2 * H))],
+    nodes: [
+      node('MatMul', [INPUT_RH, 'zeros'], ['z_rh']),
+      node('MatMul', [INPUT_TIME, 'zeros_t'], ['z_t']),
+      node('Add', ['z_rh', 'z_t'], ['z']),
+      node('Div', ['z', 'z'], ['nan']),
+      ...OUTPUT_NAMES.map((name) => node('Identity', ['nan'], [name])),
+    ],
+    inputs: [floatValueInfo(INPUT_RH, ['N', W]), floatValueInfo(INPUT_TIME, ['N', 2])],
+    outputs: OUTPUT_NAMES.map((name) => floatValueInfo(name, ['N', H])),
+    metadata: contractToMetadata(c),
+  };
+}
+
+export interface TempDir {
+  dir: string;
+  file(name: string): string;
+  write(name: string, parts: ModelParts): Promise<string>;
+  remove(): Promise<void>;
+}
+
+export async function tempDir(): Promise<TempDir> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hygrocast-model-'));
+  return {
+    dir,
+    file: (name) => path.join(dir, name),
+    write: async (name, parts) => {
+      const p = path.join(dir, name);
+      await writeModelFile(p, parts);
+      return p;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: system packages the tests drive, npm dependencies,
+# type checking, lint, then every test. .ci/run calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# onnxruntime-node's postinstall would try to download GPU providers; the CPU binaries ship in the package.
+export ONNXRUNTIME_NODE_INSTALL=skip
+
+echo "== system packages" >&2
+bash scripts/system-deps.sh
+
+echo "== npm ci" >&2
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "== type check" >&2
+npx tsc --noEmit -p tsconfig.json
+
+echo "== lint" >&2
+npx eslint .
+
+mkdir -p test-artifacts
+echo "== tests" >&2
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json
+status=$?
+set -e
+
+# One plain closing line that any CI reader understands.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-artifacts/vitest.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+  if (process.env.CI === "true" && skipped > 0) { console.error("CI=true: skipped tests are not allowed"); process.exit(1); }
+' || status=1
+exit $status
