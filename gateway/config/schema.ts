@@ -28,7 +28,16 @@ const serialSource = z.strictObject({
   commandTimeoutMs: z.int().min(100).max(60_000).default(2000).describe('A command without an acknowledgement fails after this long, in ms.'),
 });
 
-export const sourceSchema = z.discriminatedUnion('type', [simSource, serialSource]);
+const i2cSource = z.strictObject({
+  type: z.literal('i2c').describe('A sensor wired to the Pi\'s I2C bus (docs/i2c.md).'),
+  bus: z.int().min(0).max(255).default(1).describe('I2C bus number (/dev/i2c-N); 1 on a Raspberry Pi.'),
+  driver: z.enum(['sht3x', 'bme280']).describe('Sensor driver.'),
+  address: z.int().min(0x03).max(0x77).optional().describe('7-bit I2C address; default 0x44 for sht3x, 0x76 for bme280.'),
+  sensorId: sensorId.describe('Id of this sensor in topics, the store and the dashboard.'),
+  intervalMs: z.int().min(1000).max(3_600_000).default(10_000).describe('Polling interval, in ms.'),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [simSource, serialSource, i2cSource]);
 
 export const configSchema = z.strictObject({
   gateway: z

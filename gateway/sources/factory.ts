@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { SourceConfig } from '../config/schema.ts';
+import { createI2cSource } from '../../firmware-bridge/i2c/i2c-config.ts';
 import { SerialSource } from './serial-source.ts';
 import { SimSource } from './sim-source.ts';
 import type { ReadingSource } from './source.ts';
@@ -17,5 +18,10 @@ export function createSource(config: SourceConfig, clock: Clock): ReadingSource 
         commandTimeoutMs: config.commandTimeoutMs,
         clock,
       });
+    case 'i2c':
+      return createI2cSource(
+        { bus: config.bus, driver: config.driver, sensorId: config.sensorId, intervalMs: config.intervalMs, ...(config.address === undefined ? {} : { address: config.address }) },
+        { clock },
+      );
   }
 }
