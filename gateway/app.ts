@@ -9,6 +9,11 @@ import { createSource } from './sources/factory.ts';
 import type { ReadingStore } from './store/store.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { startFlushTimer } from './store/flush-timer.ts';
+import { HealthMonitor, type HealthResult, type WatchdogNotifier } from './health/health.ts';
+import { FreshReadingCheck, staleAfterMsFor } from './health/fresh-reading.ts';
+import { StoreWritableCheck } from './health/store-writable.ts';
+import { SqliteWriteProbe } from './health/sqlite-probe.ts';
+import { BrokerAcceptingCheck, probeHostFor } from './health/broker-probe.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import { MqttPublisher } from './broker/publisher.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
@@ -26,6 +31,8 @@ export const VERSION = '0.1.0';
 export interface GatewayDeps {
   clock: Clock;
   logger: Logger;
+  /** systemd notification (READY/WATCHDOG/STOPPING); a no-op notifier when not under systemd. */
+  notifier?: WatchdogNotifier;
 }
 
 /** Addresses the gateway actually listens on (ports resolved when 0 was asked for). */
@@ -52,6 +59,8 @@ export class Gateway {
   private dashboard: RunningDashboard | null = null;
   private sources: ReadingSource[] = [];
   private pipeline: ReadingPipeline | null = null;
+  private health: HealthMonitor | null = null;
+  private probe: SqliteWriteProbe | null = null;
   private detachers: (() => void)[] = [];
   private heartbeat: TimerHandle | null = null;
   private readonly log: Logger;
@@ -82,7 +91,10 @@ export class Gateway {
       logger: (msg) => this.log.warn({ component: 'store' }, msg),
     });
     this.store = store;
-    this.stopFlushing = startFlushTimer(store, deps.clock, config.store.flushIntervalMs, (err) =>
+    const probe = new SqliteWriteProbe({ dataDir: path.resolve(config.dataDir), clock: deps.clock });
+    this.probe = probe;
+    const storeCheck = new StoreWritableCheck({ clock: deps.clock, flushIntervalMs: config.store.flushIntervalMs, probe: () => probe.run() });
+    this.stopFlushing = startFlushTimer(storeCheck.instrument(store), deps.clock, config.store.flushIntervalMs, (err) =>
       this.log.error({ component: 'store', err }, 'flush failed; readings kept in memory and retried'),
     );
 
@@ -116,6 +128,7 @@ export class Gateway {
       pipeline,
       scheduler: () => this.scheduler,
       model: () => this.forecaster?.info ?? null,
+      health: () => this.healthResult(),
     });
     if (config.dashboard.enabled) {
       this.dashboard = await startDashboard({
@@ -128,12 +141,15 @@ export class Gateway {
       });
     }
 
+    const fresh = new FreshReadingCheck({ clock: deps.clock, staleAfterMs: staleAfterMsFor(config.sources) });
     for (const sourceConfig of config.sources) {
       const source = createSource(sourceConfig, deps.clock);
       this.sources.push(source);
       this.detachers.push(pipeline.attach(source));
+      this.detachers.push(fresh.watch(source));
       await source.start();
     }
+    this.startHealth([fresh, storeCheck]);
     this.heartbeat = deps.clock.setInterval(() => this.logHeartbeat(), 60_000);
     this.heartbeat.unref?.();
 
@@ -178,7 +194,33 @@ export class Gateway {
   }
 
   /** Stops everything that started, in reverse order. Safe to call more than once. */
+  /**
+   * Health runs with or without systemd (it feeds /healthz); under systemd it pings the
+   * watchdog only when every check passes, so a wedged gateway is restarted.
+   */
+  private startHealth(checks: (FreshReadingCheck | StoreWritableCheck)[]): void {
+    const noop: WatchdogNotifier = { watchdog: () => {}, status: () => {}, watchdogIntervalMs: () => null };
+    this.health = new HealthMonitor({
+      clock: this.deps.clock,
+      notifier: this.deps.notifier ?? noop,
+      checks,
+      onResult: (r) => {
+        if (!r.ok) this.log.warn({ component: 'health', checks: r.checks }, 'unhealthy');
+      },
+    });
+    if (this.broker) {
+      this.health.register(new BrokerAcceptingCheck({ clock: this.deps.clock, port: this.broker.port, host: probeHostFor(this.config.mqtt.host) }));
+    }
+    this.health.start();
+  }
+
+  healthResult(): HealthResult | null {
+    return this.health?.lastResult() ?? null;
+  }
+
   async stop(): Promise<void> {
+    await this.health?.stop().catch((err: unknown) => this.log.error({ err }, 'health monitor stop failed'));
+    this.health = null;
     if (this.heartbeat) this.deps.clock.clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const source of this.sources.reverse()) {
@@ -205,6 +247,8 @@ export class Gateway {
       this.log.error({ err }, 'store close failed');
     }
     this.store = null;
+    this.probe?.close();
+    this.probe = null;
     this.bus.removeAllListeners();
   }
 

@@ -6,6 +6,7 @@ import type { ModelInfo } from './forecast/forecaster.ts';
 import type { ReadingPipeline } from './pipeline.ts';
 import type { ReadingStore } from './store/store.ts';
 import type { Forecast, Reading } from './types.ts';
+import { healthzResponse, type HealthResult } from './health/health.ts';
 
 export interface GatewayDataParts {
   gatewayId: string;
@@ -16,6 +17,7 @@ export interface GatewayDataParts {
   /** The scheduler exists only when a model loaded; read lazily. */
   scheduler: () => ForecastScheduler | null;
   model: () => ModelInfo | null;
+  health: () => HealthResult | null;
 }
 
 /** What the dashboard reads, answered from the store, the pipeline and the forecast scheduler. */
@@ -50,6 +52,10 @@ export class GatewayData implements DashboardData {
 
   linkStates(): Record<string, LinkInfo> {
     return this.parts.pipeline.linkStates();
+  }
+
+  health(): { statusCode: 200 | 503; body: Record<string, unknown> } {
+    return healthzResponse(this.parts.health());
   }
 
   sensorSource(sensorId: string): string | null {

@@ -3,6 +3,7 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { Gateway, VERSION } from './app.ts';
 import { createLogger } from './log.ts';
+import { SdNotifier } from './health/sd-notify.ts';
 
 /**
  * `npm start` / `hygrocast gateway`: loads config (embedded defaults when no file is given),
@@ -21,15 +22,20 @@ export async function runGateway(configFile: string | undefined): Promise<number
     throw err;
   }
   const logger = createLogger(config.log.level);
-  const gateway = new Gateway(config, { clock: systemClock, logger });
+  const notifier = new SdNotifier({
+    onError: (err) => logger.warn({ err, code: err.code, errno: err.errno }, 'sd_notify failed'),
+  });
+  const gateway = new Gateway(config, { clock: systemClock, logger, notifier });
   try {
     await gateway.start();
+    notifier.ready();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const message = (err as Error).message;
     logger.fatal({ err, code }, `cannot start: ${message}`);
     logger.flush();
     process.stderr.write(`hygrocast: cannot start: ${message}\n`);
+    notifier.close();
     return 1;
   }
 
@@ -39,8 +45,10 @@ export async function runGateway(configFile: string | undefined): Promise<number
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
+      notifier.stopping();
       gateway
         .stop()
+        .finally(() => notifier.close())
         .then(() => {
           logger.info('stopped cleanly');
           logger.flush();

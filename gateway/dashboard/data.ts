@@ -30,6 +30,12 @@ export interface DashboardData {
   lastNoForecast(sensorId: string): NoForecast | null;
   /** Link state of every source, keyed by source name (ReadingSource.name). */
   linkStates(): Record<string, LinkInfo>;
+  /**
+   * The gateway's health (the same checks that gate the systemd watchdog), for /healthz:
+   * statusCode 200 when healthy, 503 when unhealthy or not yet checked. Optional: without it
+   * /healthz reports only that the HTTP server answers.
+   */
+  health?(): { statusCode: 200 | 503; body: Record<string, unknown> };
   /** Name of the source that delivers this sensor's readings (a key of linkStates()), or null. */
   sensorSource(sensorId: string): string | null;
 }

@@ -32,7 +32,11 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { dat
     return reply.code(500).send({ error: 'internal', message: 'internal error (see the gateway log)' });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', websocket: stats() }));
+  app.get('/healthz', async (_req, reply) => {
+    const health = data.health?.();
+    if (!health) return { status: 'ok', websocket: stats() };
+    return reply.code(health.statusCode).send({ ...health.body, websocket: stats() });
+  });
 
   app.get<SensorRoute>('/api/sensors', async (req) => {
     rejectUnknown(req.query, []);
