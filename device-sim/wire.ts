@@ -1,7 +1,13 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import { LineDecoder, LineEncoder } from '../firmware-bridge/codec.ts';
 import type { Message, RejectReason } from '../firmware-bridge/messages.ts';
-import type { SimulatedDevice } from './simulator.ts';
+
+/** What connectDevice needs of a device (SimulatedDevice, ReplayDevice): its outgoing messages and a way to hand it commands. */
+export interface WireDevice {
+  on(event: 'message', listener: (msg: Message) => void): unknown;
+  off(event: 'message', listener: (msg: Message) => void): unknown;
+  handle(msg: Message): void;
+}
 
 export interface DeviceWire {
   decoder: LineDecoder;
@@ -16,12 +22,13 @@ export interface DeviceWire {
  * Stream errors go to `onError` (the caller owns the stream, so it decides what an error means).
  */
 export function connectDevice(
-  device: SimulatedDevice,
+  device: WireDevice,
   stream: Duplex,
   onError: (err: Error) => void,
   onRejected: (reason: RejectReason, line: string) => void = () => {},
+  /** Messages in (objectMode), bytes out; default a LineEncoder. A FaultInjector (faults.ts) goes here. */
+  encoder: Transform = new LineEncoder(),
 ): DeviceWire {
-  const encoder = new LineEncoder();
   const decoder = new LineDecoder();
   const onMessage = (msg: Message): void => {
     encoder.write(msg);

@@ -9,6 +9,9 @@ import { createSource } from './sources/factory.ts';
 import type { ReadingStore } from './store/store.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import { startFlushTimer } from './store/flush-timer.ts';
+import { startStoreStatus } from './store/store-status.ts';
+import { ClockTrust } from './clock-trust.ts';
+import { QualityChecker } from './quality.ts';
 import { HealthMonitor, type HealthResult, type WatchdogNotifier } from './health/health.ts';
 import { FreshReadingCheck, staleAfterMsFor } from './health/fresh-reading.ts';
 import { StoreWritableCheck } from './health/store-writable.ts';
@@ -16,12 +19,18 @@ import { SqliteWriteProbe } from './health/sqlite-probe.ts';
 import { BrokerAcceptingCheck, probeHostFor } from './health/broker-probe.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import { MqttPublisher } from './broker/publisher.ts';
+import { authFromConfig, startMqttSurface, type MqttSurface } from './broker/surface.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
 import { OnnxForecaster } from './forecast/onnx-forecaster.ts';
 import { ForecastScheduler } from './forecast/scheduler.ts';
+import { AlertEvaluator, wireAlerts } from './forecast/alerts.ts';
+import { startForecastScoring } from './forecast/start-scoring.ts';
 import { startDashboard, type RunningDashboard } from './dashboard/server.ts';
 import { ReadingPipeline } from './pipeline.ts';
 import { GatewayData } from './gateway-data.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { metricsRoute } from './metrics-route.ts';
+import { startSync } from './sync/start-sync.ts';
 
 /** The folder hygrocast is installed in (repo root); relative model paths resolve against it. */
 export const INSTALL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,11 +60,18 @@ export interface GatewayAddresses {
 export class Gateway {
   readonly bus = new GatewayBus();
   private store: ReadingStore | null = null;
+  private clockTrust: ClockTrust | null = null;
+  private stopStoreStatus: (() => void) | null = null;
   private stopFlushing: (() => void) | null = null;
+  private sync: { stop(): Promise<void> } | null = null;
   private broker: RunningBroker | null = null;
   private publisher: MqttPublisher | null = null;
+  /** MQTT commands, HA discovery and ingest; `commands.register()` adds commands. */
+  mqttSurface: MqttSurface | null = null;
   private forecaster: Forecaster | null = null;
   private scheduler: ForecastScheduler | null = null;
+  private unwireAlerts: (() => void) | null = null;
+  private scoring: { stop(): void } | null = null;
   private dashboard: RunningDashboard | null = null;
   private sources: ReadingSource[] = [];
   private pipeline: ReadingPipeline | null = null;
@@ -64,6 +80,8 @@ export class Gateway {
   private detachers: (() => void)[] = [];
   private heartbeat: TimerHandle | null = null;
   private readonly log: Logger;
+  /** Prometheus metrics on a registry owned here (served at /metrics on the dashboard port). */
+  readonly metrics: GatewayMetrics;
   readonly startedAtMs: number;
 
   constructor(
@@ -72,6 +90,17 @@ export class Gateway {
   ) {
     this.log = deps.logger;
     this.startedAtMs = deps.clock.now();
+    this.metrics = new GatewayMetrics({
+      bus: this.bus,
+      clock: deps.clock,
+      sources: {
+        storeStats: () => this.store?.stats() ?? null,
+        brokerClients: () => this.broker?.aedes.connectedClients ?? null,
+        dashboard: () => this.dashboard?.stats() ?? null,
+        model: () => this.forecaster?.info ?? null,
+        syncBacklog: () => 0,
+      },
+    });
   }
 
   async start(): Promise<GatewayAddresses> {
@@ -85,9 +114,19 @@ export class Gateway {
 
   private async startAll(): Promise<GatewayAddresses> {
     const { config, deps } = this;
+    const clockTrust = new ClockTrust({
+      mode: config.clock.trusted,
+      clock: deps.clock,
+      onTrusted: (wallMs) => this.log.info({ component: 'clock', wallMs }, 'wall clock trusted; earlier readings are re-timed from device uptime'),
+    });
+    this.clockTrust = clockTrust;
+    await clockTrust.start();
     const store = new SqliteStore({
       dataDir: path.resolve(config.dataDir),
       maxPendingReadings: config.store.maxPendingReadings,
+      retentionBytes: config.store.retentionBytes,
+      syncEnabled: config.store.syncEnabled || config.sync.enabled,
+      timeTrusted: () => clockTrust.isTrusted(),
       logger: (msg) => this.log.warn({ component: 'store' }, msg),
     });
     this.store = store;
@@ -97,6 +136,7 @@ export class Gateway {
     this.stopFlushing = startFlushTimer(storeCheck.instrument(store), deps.clock, config.store.flushIntervalMs, (err) =>
       this.log.error({ component: 'store', err }, 'flush failed; readings kept in memory and retried'),
     );
+    this.sync = startSync(config.sync, store, this.bus, deps.clock);
 
     if (config.mqtt.enabled) {
       this.broker = await startBroker({
@@ -106,6 +146,8 @@ export class Gateway {
         topicPrefix: config.mqtt.topicPrefix,
         optionName: 'mqtt.port (or HYGROCAST_MQTT_PORT)',
         logger: this.log.child({ component: 'broker' }),
+        auth: authFromConfig(config.mqtt),
+        tls: config.mqtt.tls,
       });
       this.publisher = new MqttPublisher(this.broker.aedes, {
         prefix: config.mqtt.topicPrefix,
@@ -113,12 +155,33 @@ export class Gateway {
         sensorsOf: (source) => this.pipeline?.sensorsOf(source) ?? [],
       });
       await this.publisher.online();
+      this.stopStoreStatus = startStoreStatus({
+        aedes: this.broker.aedes,
+        prefix: config.mqtt.topicPrefix,
+        clock: deps.clock,
+        stats: () => this.store?.stats() ?? null,
+        retentionBytes: config.store.retentionBytes,
+        onError: (err) => this.log.error({ component: 'store', err }, 'store status not published'),
+      });
+      this.mqttSurface = await startMqttSurface({
+        aedes: this.broker.aedes,
+        publisher: this.publisher,
+        mqtt: config.mqtt,
+        bus: this.bus,
+        logger: this.log.child({ component: 'mqtt' }),
+        clock: deps.clock,
+        swVersion: VERSION,
+        health: () => this.healthResult(),
+        sensors: () => ({ sensors: this.store?.sensors() ?? [], links: this.pipeline?.linkStates() ?? {} }),
+        info: () => ({ gateway: config.gateway.id, version: VERSION, model: this.forecaster?.info.version ?? null }),
+      });
       this.wirePublisher(this.publisher);
     }
 
     if (config.forecast.enabled) await this.startForecasting();
 
-    const pipeline = new ReadingPipeline(store, this.bus, this.log.child({ component: 'pipeline' }));
+    this.metrics.start();
+    const pipeline = new ReadingPipeline(store, this.bus, this.log.child({ component: 'pipeline' }), new QualityChecker({ clock: deps.clock }));
     this.pipeline = pipeline;
     const data = new GatewayData({
       gatewayId: config.gateway.id,
@@ -129,6 +192,7 @@ export class Gateway {
       scheduler: () => this.scheduler,
       model: () => this.forecaster?.info ?? null,
       health: () => this.healthResult(),
+      brokerClients: () => this.broker?.aedes.connectedClients ?? null,
     });
     if (config.dashboard.enabled) {
       this.dashboard = await startDashboard({
@@ -137,11 +201,18 @@ export class Gateway {
         bus: this.bus,
         data,
         logger: this.log.child({ component: 'dashboard' }),
+        extraRoutes: metricsRoute(this.metrics),
         optionName: 'dashboard.port (or HYGROCAST_DASHBOARD_PORT)',
       });
     }
 
     const fresh = new FreshReadingCheck({ clock: deps.clock, staleAfterMs: staleAfterMsFor(config.sources) });
+    if (this.mqttSurface) {
+      // MQTT sensors publish when they like, so no freshness check for this source.
+      this.sources.push(this.mqttSurface.ingest);
+      this.detachers.push(pipeline.attach(this.mqttSurface.ingest));
+      await this.mqttSurface.ingest.start();
+    }
     for (const sourceConfig of config.sources) {
       const source = createSource(sourceConfig, deps.clock);
       this.sources.push(source);
@@ -161,7 +232,7 @@ export class Gateway {
   private async startForecasting(): Promise<void> {
     const modelPath = path.resolve(INSTALL_DIR, this.config.forecast.modelPath);
     try {
-      this.forecaster = await OnnxForecaster.load(modelPath);
+      this.forecaster = this.metrics.timed(await OnnxForecaster.load(modelPath));
     } catch (err) {
       this.log.error({ component: 'forecast', err, modelPath }, 'model not loaded; forecasting is off, readings continue');
       return;
@@ -174,9 +245,18 @@ export class Gateway {
       bus: this.bus,
       clock: this.deps.clock,
       checkIntervalMs: this.config.forecast.checkIntervalMs,
+      clockTrusted: () => this.clockTrust?.isTrusted() ?? true,
       onError: (err) => this.log.error({ component: 'forecast', err }, 'forecast cycle failed'),
     });
     this.bus.on('noForecast', (info) => this.log.info({ component: 'forecast', ...info }, 'no forecast'));
+    const alerts = new AlertEvaluator({ rules: this.config.forecast.alerts, clock: this.deps.clock, intervalLevel: this.forecaster.info.intervalLevel });
+    this.unwireAlerts = wireAlerts(this.bus, alerts);
+    try {
+      const onError = (err: unknown): void => this.log.error({ component: 'forecast', err }, 'forecast scoring failed');
+      this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, onError });
+    } catch (err) {
+      this.log.error({ component: 'forecast', err }, 'forecast log not opened; forecasts are not stored or scored');
+    }
     this.scheduler.start();
   }
 
@@ -184,6 +264,10 @@ export class Gateway {
     const onError = (err: unknown): void => this.log.error({ component: 'broker', err }, 'publish failed');
     this.bus.on('reading', (r) => publisher.publishReading(r).catch(onError));
     this.bus.on('forecast', (f) => publisher.publishForecast(f).catch(onError));
+    this.bus.on('alert', (a) => publisher.publishAlert(a.sensor, { ...a }).catch(onError));
+    this.bus.on('forecastError', (r) =>
+      publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }]).catch(onError),
+    );
     this.bus.on('link', (source, state, detail) => publisher.publishLink(source, state, detail).catch(onError));
   }
 
@@ -233,12 +317,22 @@ export class Gateway {
     this.dashboard = null;
     this.scheduler?.stop();
     this.scheduler = null;
+    this.unwireAlerts?.();
+    this.unwireAlerts = null;
+    this.scoring?.stop();
+    this.scoring = null;
     await this.forecaster?.close().catch((err: unknown) => this.log.error({ err }, 'forecaster close failed'));
     this.forecaster = null;
+    this.stopStoreStatus?.();
+    this.stopStoreStatus = null;
+    await this.mqttSurface?.stop().catch((err: unknown) => this.log.error({ err }, 'mqtt surface stop failed'));
+    this.mqttSurface = null;
     await this.publisher?.offline().catch((err: unknown) => this.log.error({ err }, 'offline status not published'));
     this.publisher = null;
     await this.broker?.close().catch((err: unknown) => this.log.error({ err }, 'broker close failed'));
     this.broker = null;
+    await this.sync?.stop().catch((err: unknown) => this.log.error({ err }, 'sync uplink stop failed'));
+    this.sync = null;
     this.stopFlushing?.();
     this.stopFlushing = null;
     try {
@@ -247,8 +341,11 @@ export class Gateway {
       this.log.error({ err }, 'store close failed');
     }
     this.store = null;
+    this.clockTrust?.stop();
+    this.clockTrust = null;
     this.probe?.close();
     this.probe = null;
+    this.metrics.stop();
     this.bus.removeAllListeners();
   }
 

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
+import type { AlertPayload } from './forecast/alerts.ts';
 import type { NoForecast } from './forecast/forecaster.ts';
+import type { ForecastErrorReport } from './forecast/forecast-log.ts';
+import type { SyncStatus } from './sync/sync-types.ts';
 import type { Forecast, LinkState, Reading } from './types.ts';
 
 /**
@@ -12,8 +15,12 @@ export interface GatewayEventMap {
   reading: [reading: Reading];
   forecast: [forecast: Forecast];
   noForecast: [info: NoForecast];
+  alert: [alert: AlertPayload];
+  forecastError: [report: ForecastErrorReport];
   link: [source: string, state: LinkState, detail: string];
   rejected: [source: string, reason: string];
+  /** The sync uplink's status (backlog, oldest unsynced age, last success), on every change. */
+  sync: [status: SyncStatus];
 }
 
 export class GatewayBus extends EventEmitter<GatewayEventMap> {}

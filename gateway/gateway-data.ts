@@ -1,5 +1,5 @@
 import type { DashboardData, LinkInfo } from './dashboard/data.ts';
-import type { GatewayInfo } from './dashboard/messages.ts';
+import type { GatewayInfo, OperatorStatus } from './dashboard/messages.ts';
 import type { NoForecast } from './forecast/forecaster.ts';
 import type { ForecastScheduler } from './forecast/scheduler.ts';
 import type { ModelInfo } from './forecast/forecaster.ts';
@@ -18,6 +18,10 @@ export interface GatewayDataParts {
   scheduler: () => ForecastScheduler | null;
   model: () => ModelInfo | null;
   health: () => HealthResult | null;
+  /** Clients of the embedded broker; null (or absent) when the broker is off. */
+  brokerClients?: () => number | null;
+  /** Readings waiting for the central server; null (or absent) until sync exists. */
+  syncBacklog?: () => number | null;
 }
 
 /** What the dashboard reads, answered from the store, the pipeline and the forecast scheduler. */
@@ -56,6 +60,15 @@ export class GatewayData implements DashboardData {
 
   health(): { statusCode: 200 | 503; body: Record<string, unknown> } {
     return healthzResponse(this.parts.health());
+  }
+
+  status(): OperatorStatus {
+    const stats = this.parts.store.stats();
+    return {
+      mqttClients: this.parts.brokerClients?.() ?? null,
+      syncBacklog: this.parts.syncBacklog?.() ?? null,
+      store: { readings: stats.readings, bytes: stats.bytes },
+    };
   }
 
   sensorSource(sensorId: string): string | null {

@@ -3,6 +3,7 @@ import type { Logger } from './log.ts';
 import type { ReadingSource } from './sources/source.ts';
 import type { ReadingStore } from './store/store.ts';
 import type { LinkState, Reading } from './types.ts';
+import { QualityChecker } from './quality.ts';
 
 /**
  * The reading path: every reading from every source is appended to the store (buffered,
@@ -19,6 +20,8 @@ export class ReadingPipeline {
     private readonly store: ReadingStore,
     private readonly bus: GatewayBus,
     private readonly log: Logger,
+    /** Quality flags (gateway/quality.ts) added to every reading before it is stored and announced. */
+    private readonly quality: QualityChecker = new QualityChecker(),
   ) {}
 
   /** Subscribes to a source's events; returns a function that unsubscribes. */
@@ -28,6 +31,8 @@ export class ReadingPipeline {
       this.accept(reading);
     };
     const onLink = (state: LinkState, detail: string): void => {
+      // A gap in the link: each sensor's next reading is flagged stale.
+      if (state === 'down' && this.links.get(source.name)?.state === 'up') this.quality.noteLinkGap(this.sensorsOf(source.name));
       this.links.set(source.name, { state, detail });
       this.log.info({ source: source.name, state, detail }, 'link state');
       this.bus.emit('link', source.name, state, detail);
@@ -53,13 +58,16 @@ export class ReadingPipeline {
    * Stores then announces one reading. A reading the store refuses (invalid field) is logged
    * and dropped here, so one bad reading never stops the source that produced it.
    */
-  accept(reading: Reading): void {
+  accept(incoming: Reading): void {
+    const reading = this.quality.assess(incoming);
     try {
       this.store.append(reading);
     } catch (err) {
       this.log.error({ err, sensorId: reading.sensorId }, 'reading refused by the store');
       return;
     }
+    // Trace level only: the crash test (test/kill.test.ts) compares what was accepted with what survived.
+    this.log.trace({ sensorId: reading.sensorId, bootId: reading.bootId, seq: reading.seq }, 'reading accepted');
     this.bus.emit('reading', reading);
   }
 

@@ -99,7 +99,9 @@ async function evaluate(o: { model: string; data: string; column: string }): Pro
   }
 }
 
-const program = new Command('model').description('Train, inspect and evaluate hygrocast forecasting models (docs/model-contract.md).');
+const program = new Command('model').description('Train, inspect and evaluate hygrocast forecasting models (docs/model-contract.md).')
+  // Before the subcommands are added, so they inherit it: usage errors then reach the exit-code rule below.
+  .exitOverride();
 program
   .command('train')
   .description('Train the delta ridge model on one CSV column and write an ONNX file.')
@@ -120,8 +122,20 @@ program
   .requiredOption('--column <name>', 'column')
   .action(evaluate);
 
+/**
+ * Exit codes: 2 when the input was unusable (bad CSV, missing column, too few rows, bad or
+ * contract-breaking model file, bad arguments) so scripts can tell "fix your input" from 1 =
+ * anything else (onnxruntime failure, training self-check failure).
+ */
+const INPUT_ERRORS = new Set<string>(['DATA_INVALID', 'TRAINING_FAILED', 'MODEL_READ_FAILED', 'MODEL_CONTRACT_VIOLATION']);
 program.parseAsync(process.argv).catch((err: unknown) => {
+  const commanderCode = (err as { code?: unknown }).code;
+  if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) {
+    // commander already printed its message; help/version are not errors.
+    process.exitCode = commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' ? 0 : 2;
+    return;
+  }
   const code = err instanceof ModelError ? ` [${err.code}]` : '';
   process.stderr.write(`error${code}: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof ModelError && INPUT_ERRORS.has(err.code) ? 2 : 1;
 });

@@ -43,23 +43,25 @@ describe('assembleWindow', () => {
 
   it('uses completed steps only, left-pads a short history and counts the padding', () => {
     const r = assembleWindow([at(3, 30), at(4, 40), at(5, 50), at(6, 99)], req);
-    expect(r).toEqual({ ok: true, values: [30, 30, 30, 30, 40, 50], padded: 3, filled: 0 });
+    expect(r).toEqual({ ok: true, values: [30, 30, 30, 30, 40, 50], padded: 3, filled: 0, droppedBeforeGap: 0 });
   });
 
   it('interpolates toward the step in progress when the last completed step is empty', () => {
     const r = assembleWindow([at(0, 10), at(1, 10), at(2, 10), at(3, 10), at(4, 40), at(6, 60)], req);
-    expect(r).toEqual({ ok: true, values: [10, 10, 10, 10, 40, 50], padded: 0, filled: 1 });
+    expect(r).toEqual({ ok: true, values: [10, 10, 10, 10, 40, 50], padded: 0, filled: 1, droppedBeforeGap: 0 });
   });
 
   it('holds the newest step for a short trailing gap', () => {
     const r = assembleWindow([at(0, 10), at(1, 11), at(2, 12), at(3, 13)], req);
-    expect(r).toEqual({ ok: true, values: [10, 11, 12, 13, 13, 13], padded: 0, filled: 2 });
+    expect(r).toEqual({ ok: true, values: [10, 11, 12, 13, 13, 13], padded: 0, filled: 2, droppedBeforeGap: 0 });
   });
 
-  it('refuses a window with a gap longer than maxFillSteps', () => {
+  it('drops the history before an interior gap longer than maxFillSteps and left-pads as in warm-up', () => {
     const r = assembleWindow([at(0, 10), at(4, 40), at(5, 50)], req);
-    expect(r).toMatchObject({ ok: false, reason: 'too_many_gaps' });
-    expect(r.ok ? '' : r.detail).toMatch(/gap of 3 steps of 600 s from .* more than max_fill_steps=2/);
+    expect(r).toEqual({ ok: true, values: [40, 40, 40, 40, 40, 50], padded: 4, filled: 0, droppedBeforeGap: 1 });
+    // Only the last long gap counts; short gaps after it are still interpolated.
+    const two = assembleWindow([at(0, 5), at(1, 10), at(4, 20), at(6, 99)], { ...req, lastStepStartMs: T0 + 6 * STEP, maxFillSteps: 1 });
+    expect(two).toEqual({ ok: true, values: [20, 20, 20, 20, 59.5, 99], padded: 3, filled: 1, droppedBeforeGap: 1 });
   });
 
   it('refuses a long trailing gap and an empty window', () => {

@@ -85,8 +85,13 @@ export type WindowResult =
       ok: true;
       /** windowSteps values, oldest first. */
       values: number[];
-      /** Steps at the start copied from the oldest observed step (history shorter than the window). */
+      /**
+       * Steps at the start copied from the oldest usable step: history shorter than the window,
+       * or everything up to the end of the last gap longer than maxFillSteps (dropped, see below).
+       */
       padded: number;
+      /** Observed steps dropped because they lie before a gap longer than maxFillSteps. */
+      droppedBeforeGap: number;
       /** Steps filled by interpolation or, at the end, by holding the newest step. */
       filled: number;
     }
@@ -96,29 +101,44 @@ export type WindowResult =
  * The gateway's model input from raw history. Buckets after the last step (the step in
  * progress) only serve as the right end of an interpolation. Missing steps before the first
  * observed step are padded with its value (warming up); missing steps after the newest observed
- * one, up to maxFillSteps, hold its value; any gap longer than maxFillSteps refuses the window.
+ * one, up to maxFillSteps, hold its value. An interior gap longer than maxFillSteps does not
+ * refuse the window: the history before the last such gap is dropped and the window is
+ * left-padded as in warm-up (a gateway restart or an hour-long outage would otherwise block
+ * forecasts until the gap leaves the window, 24 h for the shipped model). Only a trailing gap
+ * longer than maxFillSteps refuses (too_many_gaps): then there is nothing recent to forecast from.
  */
 export function assembleWindow(points: Iterable<ResamplePoint>, req: WindowRequest): WindowResult {
   const stepMs = req.stepS * 1000;
   const startMs = req.lastStepStartMs - (req.windowSteps - 1) * stepMs;
   // One extra bucket: the step in progress, used only as an interpolation anchor.
   const buckets = bucketMeans(points, { stepMs, startMs, steps: req.windowSteps + 1 });
-  const { values, filled, longestUnfilled, longestUnfilledAt } = interpolateGaps(buckets, req.maxFillSteps);
+  const { values, filled, longestUnfilled } = interpolateGaps(buckets, req.maxFillSteps);
   values.pop();
-  const first = values.findIndex((v) => v !== null);
+  let first = values.findIndex((v) => v !== null);
   if (first < 0) return { ok: false, reason: 'no_history', detail: 'no usable reading in the model window' };
-  if (longestUnfilled > 0 && longestUnfilledAt < req.windowSteps) {
-    const at = new Date(startMs + longestUnfilledAt * stepMs).toISOString();
-    return { ok: false, reason: 'too_many_gaps', detail: `gap of ${longestUnfilled} steps of ${req.stepS} s from ${at}, more than max_fill_steps=${req.maxFillSteps}` };
-  }
   let last = values.length - 1;
   while (values[last] === null) last--;
+  let droppedBeforeGap = 0;
+  if (longestUnfilled > 0) {
+    // Nulls left between the first and last observed steps are exactly the long gaps.
+    let lastGapStep = -1;
+    for (let i = last - 1; i > first; i--) {
+      if (values[i] === null) {
+        lastGapStep = i;
+        break;
+      }
+    }
+    if (lastGapStep > 0) {
+      for (let i = first; i < lastGapStep; i++) if (values[i] !== null) droppedBeforeGap++;
+      first = lastGapStep + 1;
+    }
+  }
   const trailing = values.length - 1 - last;
   if (trailing > req.maxFillSteps) {
     return { ok: false, reason: 'too_many_gaps', detail: `the last ${trailing} steps of ${req.stepS} s have no reading, more than max_fill_steps=${req.maxFillSteps}` };
   }
   const firstValue = values[first] as number;
   const lastValue = values[last] as number;
-  const out = values.map((v, i) => v ?? (i < first ? firstValue : lastValue));
-  return { ok: true, values: out, padded: first, filled: filled + trailing };
+  const out = values.map((v, i) => (i < first ? firstValue : (v ?? lastValue)));
+  return { ok: true, values: out, padded: first, filled: filled + trailing, droppedBeforeGap };
 }

@@ -1,11 +1,11 @@
-import { conformalOffsets } from './conformal.ts';
+import { cvConformal, DEFAULT_CV_BLOCKS } from './cv-conformal.ts';
 import { CONTRACT_VERSION, DEFAULT_MAX_FILL_STEPS } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import { ModelError } from './errors.ts';
 import { referenceForward } from './reference.ts';
 import type { RidgeWeights } from './reference.ts';
-import { predict, selectLambda } from './ridge.ts';
+import { gram, gramScale, selectLambda } from './ridge.ts';
 import { buildSamples, toStepSeries } from './series.ts';
 import type { AnchoredSamples } from './series.ts';
 
@@ -80,17 +80,15 @@ export function trainRidge(csv: CsvSeries, opts: TrainOptions = {}): TrainResult
       throw new ModelError('TRAINING_FAILED', `${csv.file} ${csv.column}: ${s.n} usable ${name} windows (need >= ${min}); ${n} steps of ${stepS} s are too few for a ${windowSteps}-step window and ${Math.max(...horizonSteps)}-step horizon, or gaps are too long`);
     }
   }
-  const { fit, tried, lambdas } = selectLambda(train, valid, opts.relativeLambdas ?? DEFAULT_LAMBDAS, false);
+  const { tried, lambdas } = selectLambda(train, valid, opts.relativeLambdas ?? DEFAULT_LAMBDAS, false);
   const H = horizonsS.length;
-  const pred = predict(fit, valid);
-  const qLo = new Float32Array(H);
-  const qHi = new Float32Array(H);
-  for (let k = 0; k < H; k++) {
-    const residuals = Array.from({ length: valid.n }, (_, r) => (valid.y[r * H + k] ?? 0) - (pred[r * H + k] ?? 0));
-    const q = conformalOffsets(residuals, level);
-    qLo[k] = q.lo;
-    qHi[k] = q.hi;
-  }
+  // Intervals from blocked-CV residuals over train + validation (cv-conformal.ts), and the
+  // final weights refitted on train + validation with the chosen penalties; the test split
+  // stays untouched for the report.
+  const blocks = Array.from({ length: DEFAULT_CV_BLOCKS }, (_, b) =>
+    buildSamples(series, { ...spec, fromAnchor: Math.floor((cut2 * b) / DEFAULT_CV_BLOCKS), targetLimit: Math.floor((cut2 * (b + 1)) / DEFAULT_CV_BLOCKS) }),
+  );
+  const { qLo, qHi, fullFit: fit } = cvConformal(blocks, lambdas, gramScale(gram(train, false)), level);
   const weights: RidgeWeights = {
     windowSteps,
     horizons: H,
@@ -117,7 +115,7 @@ export function trainRidge(csv: CsvSeries, opts: TrainOptions = {}): TrainResult
     trainingRange: range,
     validationMae: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.mae.model)])),
     intervalCoverage: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.coverage)])),
-    features: `rh deltas to the last step over ${windowSteps} steps of ${stepS} s + sin/cos local time of day; direct ridge per horizon; split-conformal ${level} interval`,
+    features: `rh deltas to the last step over ${windowSteps} steps of ${stepS} s + sin/cos local time of day; direct ridge per horizon (penalty chosen on validation, refitted on train+validation); ${level} interval from ${DEFAULT_CV_BLOCKS}-block cross-validated conformal residuals`,
   };
   return {
     weights,

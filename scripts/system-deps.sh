@@ -3,6 +3,12 @@
 #   socat              pseudo-terminal pairs for the serial link tests
 #   mosquitto-clients  mosquitto_sub / mosquitto_pub interop tests
 #   mosquitto          the peer broker in `npm run bench -- broker`
+#   openssl            self-signed certificates for the MQTT TLS listener test
+#   prometheus         promtool, which checks the gateway's /metrics output (about 100 MB installed)
+#   chromium           the dashboard's browser test, driven by playwright-core (no browser download)
+#   udev               serialport's port listing (`hygrocast ports`) reads udev's device database
+#   postgresql         a real PostgreSQL for the central server's storage contract suite (test/postgres.ts)
+#   g++                compiles the reference firmware's protocol code on the host (firmware-bridge/firmware)
 # Idempotent: does nothing when every tool is already on PATH.
 # Under CI=true a package that cannot be installed fails the run (never a silent skip).
 set -euo pipefail
@@ -12,6 +18,12 @@ declare -A want=(
   [mosquitto_sub]=mosquitto-clients
   [mosquitto_pub]=mosquitto-clients
   [mosquitto]=mosquitto
+  [openssl]=openssl
+  [promtool]=prometheus
+  [chromium]=chromium
+  [udevadm]=udev
+  [pg_ctlcluster]=postgresql
+  [g++]=g++
 )
 extra=("$@")
 

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from '../log.ts';
+import { createAuth, type AuthOptions } from './auth.ts';
 import { BrokerError, type BrokerErrorCode } from './errors.ts';
 import { DEFAULT_TOPIC_PREFIX, checkPrefix } from './topics.ts';
 
@@ -26,6 +29,10 @@ export interface BrokerOptions {
   connectTimeoutMs?: number;
   /** A subscriber whose socket does not drain within this is dropped so it cannot stall the others, in ms. Default 10 000. */
   drainTimeoutMs?: number;
+  /** Users, passwords and ACLs (auth.ts). Absent: anyone may connect, subscribe anywhere, publish outside the gateway's topics. */
+  auth?: AuthOptions;
+  /** A second, TLS listener on the same host, with a PEM certificate chain and key read at start. */
+  tls?: { port: number; certFile: string; keyFile: string };
 }
 
 export const BROKER_DEFAULTS = {
@@ -44,6 +51,8 @@ export interface RunningBroker {
   readonly host: string;
   /** The port actually bound (differs from the option when it was 0). */
   readonly port: number;
+  /** The TLS port actually bound, or null without a TLS listener. */
+  readonly tlsPort: number | null;
   /** Stops accepting, disconnects every client, closes the listener. Idempotent. */
   close(): Promise<void>;
 }
@@ -70,7 +79,20 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     drainTimeout: o.drainTimeoutMs,
   };
   const aedes = await Aedes.createBroker(aedesOptions);
-  aedes.authorizePublish = gatewayTopicsGuard(prefix);
+  const auth = o.auth ? createAuth(o.auth) : null;
+  const guard = gatewayTopicsGuard(prefix);
+  aedes.authorizePublish = auth
+    ? (client, packet, callback) =>
+        guard(client, packet, (err) => {
+          if (err) return callback(err);
+          if (!auth.mayPublish(client, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed by the client's ACL`));
+          callback(null);
+        })
+    : guard;
+  if (auth) {
+    aedes.authenticate = auth.authenticate;
+    aedes.authorizeSubscribe = auth.authorizeSubscribe;
+  }
   aedes.on('clientError', (client: Client, err: Error) => log.warn({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client: Client, err: Error) => log.warn({ clientId: client.id, err: err.message }, 'mqtt connection error'));
   aedes.on('client', (client: Client) => log.debug({ clientId: client.id }, 'mqtt client connected'));
@@ -95,6 +117,35 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   server.on('error', (err) => log.error({ err }, 'mqtt listener error'));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : o.port;
+  let tlsServer: tls.Server | null = null;
+  let tlsPort: number | null = null;
+  if (o.tls) {
+    try {
+      checkPort(o.tls.port);
+      tlsServer = tls.createServer({ cert: readFileSync(o.tls.certFile), key: readFileSync(o.tls.keyFile) }, (socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        aedes.handle(socket);
+      });
+      tlsServer.maxConnections = o.maxClients;
+      // A failed handshake is the client's problem; log it instead of crashing.
+      tlsServer.on('tlsClientError', (err) => log.warn({ err: err.message }, 'mqtt tls handshake failed'));
+      await listen(tlsServer, o.host, o.tls.port);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeAedes(aedes);
+      if (err instanceof BrokerError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'EACCES' || (err as Error).message.includes('PEM')) {
+        throw new BrokerError('BROKER_INVALID_OPTION', `cannot start the MQTT TLS listener: ${(err as Error).message} (check mqtt.tls.certFile and mqtt.tls.keyFile)`, { cause: err });
+      }
+      throw listenError(err, o.host, o.tls.port, 'mqtt.tls.port');
+    }
+    const a = tlsServer.address();
+    tlsPort = typeof a === 'object' && a !== null ? a.port : o.tls.port;
+    tlsServer.on('error', (err) => log.error({ err }, 'mqtt tls listener error'));
+    log.info({ host: o.host, port: tlsPort }, 'mqtt tls listener up');
+  }
   log.info({ host: o.host, port, maxClients: o.maxClients }, 'mqtt broker listening (MQTT 3.1.1)');
 
   let closing: Promise<void> | null = null;
@@ -102,12 +153,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     aedes,
     host: o.host,
     port,
+    tlsPort,
     close: () => {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const tlsClosed = new Promise<void>((resolve) => (tlsServer ? tlsServer.close(() => resolve()) : resolve()));
         await closeAedes(aedes);
         for (const socket of sockets) socket.destroy();
         await serverClosed;
+        await tlsClosed;
       })();
       return closing;
     },
@@ -116,7 +170,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
 /**
  * Clients may publish anywhere except the gateway's own topics under the prefix (only
- * `<prefix>/ingest/...` is open to them), so nobody can fake a sensor value or the bridge
+ * `<prefix>/ingest/...` and `<prefix>/bridge/request/...` are open to them), so nobody can fake a sensor value or the bridge
  * state. `$SYS/` stays reserved as in Aedes' default. A refused publish disconnects the
  * client; MQTT 3.1.1 has no way to tell it why [MQTT-3.3.5-2].
  */
@@ -124,7 +178,7 @@ function gatewayTopicsGuard(prefix: string): NonNullable<AedesOptions['authorize
   return (_client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => {
     const topic = packet.topic;
     if (topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
-    if ((topic === prefix || topic.startsWith(`${prefix}/`)) && !topic.startsWith(`${prefix}/ingest/`)) {
+    if ((topic === prefix || topic.startsWith(`${prefix}/`)) && !topic.startsWith(`${prefix}/ingest/`) && !topic.startsWith(`${prefix}/bridge/request/`)) {
       return callback(new Error(`topic ${topic} is published by the gateway only`));
     }
     callback(null);

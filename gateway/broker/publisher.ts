@@ -4,11 +4,13 @@ import type { Forecast, LinkState, Reading } from '../types.ts';
 import { BrokerError } from './errors.ts';
 import {
   DEFAULT_TOPIC_PREFIX,
+  alertMessage,
   availabilityMessage,
   encodeLink,
   forecastMessage,
   readingMessages,
   topicsFor,
+  type AlertPayload,
   type MqttMessage,
   type Topics,
 } from './topics.ts';
@@ -27,6 +29,8 @@ export interface PublisherOptions {
 
 /** Sensor-to-source associations learned from readings; bounds the map on a gateway with a runaway publisher. */
 export const MAX_TRACKED_SENSORS = 1024;
+/** Retained topics remembered for republish(); ~8 per sensor, oldest forgotten first. */
+export const MAX_REMEMBERED_TOPICS = 8 * MAX_TRACKED_SENSORS;
 
 interface LinkStatus {
   state: LinkState;
@@ -49,6 +53,8 @@ export class MqttPublisher {
   private readonly learned = new Map<string, string>();
   private readonly links = new Map<string, LinkStatus>();
   private running = false;
+  /** Last retained payload per topic, for republish() (HA birth); bounded by MAX_REMEMBERED_TOPICS. */
+  private readonly retained = new Map<string, MqttMessage>();
 
   constructor(
     private readonly aedes: Pick<Aedes, 'publish'>,
@@ -84,6 +90,17 @@ export class MqttPublisher {
     await this.send([forecastMessage(this.topics, forecast)]);
   }
 
+  /** Retained alert state on `<prefix>/<sensorId>/alert` (docs/mqtt.md, "Alerts"). */
+  async publishAlert(sensorId: string, alert: AlertPayload): Promise<void> {
+    if (!this.running) return;
+    await this.send([alertMessage(this.topics, sensorId, alert)]);
+  }
+
+  /** Publishes prepared messages (discovery configs, command responses) even before online(). */
+  async publishMessages(messages: readonly MqttMessage[]): Promise<void> {
+    await this.send([...messages]);
+  }
+
   /** The link state of `source`, on the link topic of every sensor it feeds. */
   async publishLink(source: string, state: LinkState, detail: string): Promise<void> {
     const status = { state, detail, atMs: this.clock.now() };
@@ -106,7 +123,18 @@ export class MqttPublisher {
     return { topic: this.topics.link(sensorId), payload: encodeLink(source, status.state, status.detail, status.atMs), retain: true };
   }
 
+  /** Publishes again every retained message sent so far (latest per topic), e.g. when Home Assistant comes online. */
+  async republish(): Promise<void> {
+    await this.send([...this.retained.values()]);
+  }
+
   private async send(messages: MqttMessage[]): Promise<void> {
+    for (const m of messages) {
+      if (!m.retain) continue;
+      this.retained.delete(m.topic); // re-insert: Map order is then least recently published first
+      this.retained.set(m.topic, m);
+      if (this.retained.size > MAX_REMEMBERED_TOPICS) this.retained.delete(this.retained.keys().next().value!);
+    }
     await Promise.all(messages.map((m) => this.publishOne(m)));
   }
 

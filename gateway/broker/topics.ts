@@ -48,6 +48,16 @@ export function topicsFor(prefix: string) {
     temperature: (id: string) => `${sensor(id)}/temperature`,
     forecast: (id: string) => `${sensor(id)}/forecast`,
     link: (id: string) => `${sensor(id)}/link`,
+    alert: (id: string) => `${sensor(id)}/alert`,
+    /** Filter of command requests; the command is the last level. */
+    requestFilter: `${p}/bridge/request/+`,
+    request: (command: string) => `${p}/bridge/request/${command}`,
+    response: (command: string) => `${p}/bridge/response/${command}`,
+    /** Filter of sensor ingest; the sensor id is the last level. */
+    ingestFilter: `${p}/ingest/+`,
+    ingest: (id: string) => `${p}/ingest/${id}`,
+    /** Where a rejected ingest payload is answered (not retained); the id is echoed unvalidated-but-topic-safe. */
+    ingestError: (id: string) => `${p}/ingest/${id}/error`,
   };
 }
 
@@ -104,6 +114,23 @@ export function readingMessages(topics: Topics, r: Reading): MqttMessage[] {
 
 export function forecastMessage(topics: Topics, f: Forecast): MqttMessage {
   return { topic: topics.forecast(f.sensorId), payload: encodeForecast(f), retain: true };
+}
+
+/** An alert (payload agreed with the forecaster): `state` on/off plus threshold, direction, expected_at... */
+export interface AlertPayload {
+  state: 'on' | 'off';
+  threshold?: number;
+  direction?: 'above' | 'below';
+  /** ISO 8601 time the forecast crosses the threshold. */
+  expected_at?: string | null;
+  [more: string]: unknown;
+}
+
+export function alertMessage(topics: Topics, sensorId: string, alert: AlertPayload): MqttMessage {
+  if (alert.state !== 'on' && alert.state !== 'off') {
+    throw new BrokerError('BROKER_INVALID_OPTION', `alert state must be "on" or "off" (got ${JSON.stringify(alert.state)})`);
+  }
+  return { topic: topics.alert(sensorId), payload: JSON.stringify(alert), retain: true };
 }
 
 export function availabilityMessage(topics: Topics, online: boolean): MqttMessage {

@@ -8,6 +8,17 @@ import { z } from 'zod';
  */
 
 const port = z.int().min(0).max(65535);
+/** MQTT: a topic filter (wildcards allowed) in an ACL, a prefix of plain topic levels, a user. */
+const mqttFilter = z.string().regex(/^(#|(\+|[^#+/]*)(\/(\+|[^#+/]*))*(\/#)?)$/, 'an MQTT topic filter: + only as a whole level, # only as the last level');
+const mqttTopicPrefix = z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'topic levels of A-Z, a-z, 0-9, _ and - with no wildcards');
+const mqttAcl = z.strictObject({
+  publish: z.array(mqttFilter).max(100).default([]).describe('Topic filters the client may publish to.'),
+  subscribe: z.array(mqttFilter).max(100).default([]).describe('Topic filters the client may subscribe to.'),
+});
+const mqttUser = mqttAcl.extend({
+  username: z.string().min(1).max(64),
+  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'a hash scrypt$N$r$p$salt$hash printed by "tsx gateway/broker/hash-password.ts" (never a plain password)'),
+});
 const sensorId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,32}$/, 'sensor ids are 1-32 characters of A-Z, a-z, 0-9, _ and -')
@@ -66,9 +77,24 @@ export const configSchema = z.strictObject({
     .strictObject({
       flushIntervalMs: z.int().min(50).max(1000).default(1000).describe('Buffered readings are written in one transaction this often, in ms; at most this much is at risk on a power cut.'),
       maxPendingReadings: z.int().min(100).max(1_000_000).default(10_000).describe('Bound of the write buffer; reaching it forces a flush.'),
+      retentionBytes: z
+        .int()
+        .min(1_048_576)
+        .default(536_870_912)
+        .describe('Byte budget of the database (512 MiB by default, small next to an 8 GB SD card). Reaching it thins old synced data to 1-min then 10-min means, then drops the oldest synced, then the oldest unsynced readings (docs/storage.md).'),
+      syncEnabled: z.boolean().default(false).describe('True when an uplink delivers readings to a central server; while false nothing waits for sync and every reading counts as synced for eviction.'),
     })
     .prefault({})
     .describe('The SQLite reading store.'),
+  clock: z
+    .strictObject({
+      trusted: z
+        .enum(['auto', 'always', 'never'])
+        .default('auto')
+        .describe('When the wall clock is trusted: auto = once NTP is synchronised (timedatectl), or, where that cannot be asked, once the clock is past the build date; always = from boot (an RTC); never. Readings taken before are re-timed from device uptime (docs/storage.md).'),
+    })
+    .prefault({})
+    .describe('Wall-clock trust (a Pi has no real-time clock).'),
   mqtt: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Run the embedded MQTT broker.'),
@@ -80,6 +106,25 @@ export const configSchema = z.strictObject({
         .default('hygrocast')
         .describe('First topic level(s) of everything the gateway publishes.'),
       maxClients: z.int().min(1).max(10_000).default(100).describe('Connections beyond this are refused.'),
+      users: z.array(mqttUser).max(1000).default([]).describe('MQTT users; passwords are scrypt hashes (tsx gateway/broker/hash-password.ts).'),
+      allowAnonymous: z.boolean().default(true).describe('Clients without a user name may connect, with the anonymous ACL (default: read-only).'),
+      anonymous: mqttAcl.optional().describe('ACL of anonymous clients; default subscribe <prefix>/# and <discovery prefix>/#, publish only the HA birth topic.'),
+      discovery: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Publish Home Assistant MQTT discovery configs.'),
+          prefix: mqttTopicPrefix.default('homeassistant').describe('Home Assistant discovery prefix.'),
+          birthTopic: z.string().min(1).optional().describe("HA's birth topic; default <discovery prefix>/status."),
+        })
+        .prefault({})
+        .describe('Home Assistant MQTT discovery.'),
+      tls: z
+        .strictObject({
+          port: port.describe('TLS port (8883 is the MQTT-over-TLS port).'),
+          certFile: z.string().min(1).describe('PEM certificate (chain) file.'),
+          keyFile: z.string().min(1).describe('PEM private key file.'),
+        })
+        .optional()
+        .describe('Optional TLS listener on the same host.'),
     })
     .prefault({})
     .describe('The embedded MQTT broker.'),
@@ -96,9 +141,39 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true).describe('Forecast each sensor with the ONNX model.'),
       modelPath: z.string().min(1).default('models/hygrocast-rh.onnx').describe('The ONNX model file (relative paths are resolved against the hygrocast install folder).'),
       checkIntervalMs: z.int().min(100).max(3_600_000).default(5000).describe('How often the gateway checks whether a sensor has a new completed step to forecast from, in ms.'),
+      alerts: z
+        .array(
+          z
+            .strictObject({
+              sensor: z.string().min(1).default('*').describe('Sensor id the threshold applies to, or "*" for every sensor.'),
+              above: z.number().min(0).max(100).optional().describe('Alert when the forecast interval reaches this %RH or more.'),
+              below: z.number().min(0).max(100).optional().describe('Alert when the forecast interval reaches this %RH or less.'),
+              hysteresisRh: z.number().min(0).max(50).default(2).describe('The alert clears once the interval is this many %RH back on the safe side.'),
+            })
+            .refine((a) => a.above !== undefined || a.below !== undefined, 'an alert needs "above" or "below" (or both)'),
+        )
+        .max(32)
+        .default([])
+        .describe('Humidity thresholds raised from forecasts (gateway/forecast/alerts.ts); at most 32.'),
     })
     .prefault({})
     .describe('Local forecasting.'),
+  sync: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Send stored readings to the central server (gateway/sync/); the store then keeps readings unsynced until the server confirms them.'),
+      url: z.string().regex(/^https?:\/\/[^/\s]+/, 'must be an http:// or https:// URL').default('http://127.0.0.1:8090').describe('Base URL of the central server.'),
+      token: z.string().default('').describe('This gateway\'s token from `POST /v1/gateways` on the central server; required when enabled (prefer the environment variable).'),
+      batchSize: z.int().min(1).max(10_000).default(2000).describe('Readings per compressed batch (bounds one request), in readings.'),
+      idlePollMs: z.int().min(10).max(3_600_000).default(1000).describe('How often to look for new readings once the backlog is drained, in ms.'),
+      backoffBaseMs: z.int().min(1).max(60_000).default(250).describe('First retry delay ceiling after a failure, in ms; doubles per failure, with full jitter.'),
+      backoffCapMs: z.int().min(100).max(3_600_000).default(60_000).describe('Largest retry delay, in ms.'),
+      probeIntervalMs: z.int().min(100).max(60_000).default(1000).describe('While the server is unreachable, how often a TCP connect probes it, in ms; sync resumes at the first successful probe.'),
+      requestTimeoutMs: z.int().min(100).max(600_000).default(15_000).describe('Time to wait for the server to answer a batch, in ms.'),
+      maxBytesPerSecond: z.int().min(0).default(0).describe('Bandwidth cap on the wire (compressed bytes per second); 0 for none.'),
+    })
+    .prefault({})
+    .refine((s) => !s.enabled || s.token.length >= 16, { message: 'sync.enabled needs sync.token (HYGROCAST_SYNC_TOKEN)', path: ['token'] })
+    .describe('Uplink of readings to the central server.'),
 });
 
 /** Configuration as written by the user (defaults not yet applied). */

@@ -1,6 +1,6 @@
 import type { NoForecast } from '../forecast/forecaster.ts';
 import type { Forecast, LinkState, Reading } from '../types.ts';
-import type { GatewayInfo } from './messages.ts';
+import type { GatewayInfo, OperatorStatus } from './messages.ts';
 
 /** State of one source's link with the reason for it (e.g. "ENOENT /dev/ttyUSB0"). */
 export interface LinkInfo {
@@ -36,6 +36,8 @@ export interface DashboardData {
    * /healthz reports only that the HTTP server answers.
    */
   health?(): { statusCode: 200 | 503; body: Record<string, unknown> };
+  /** Broker clients, sync backlog and store size for GET /api/status. Optional: without it those are null. */
+  status?(): OperatorStatus;
   /** Name of the source that delivers this sensor's readings (a key of linkStates()), or null. */
   sensorSource(sensorId: string): string | null;
 }

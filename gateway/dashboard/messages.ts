@@ -32,6 +32,16 @@ export interface SensorSnapshot {
   source: string | null;
 }
 
+/**
+ * Operator figures answered by GET /api/status (the page polls it for its footer). A figure is
+ * null when its component is off (no broker) or does not exist yet (sync).
+ */
+export interface OperatorStatus {
+  mqttClients: number | null;
+  syncBacklog: number | null;
+  store: { readings: number; bytes: number } | null;
+}
+
 /** Current state of one source's link, as in the `link` delta. */
 export interface LinkStatus {
   source: string;

@@ -20,7 +20,7 @@ function requireSensor(data: DashboardData, sensorId: string): void {
 }
 
 /**
- * The JSON API: GET /healthz, /api/sensors, /api/readings/:sensor, /api/forecast/:sensor.
+ * The JSON API: GET /healthz, /api/status, /api/sensors, /api/readings/:sensor, /api/forecast/:sensor.
  * Errors are JSON objects `{ error, message, ... }` where `error` is a stable code.
  */
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { data, stats }) => {
@@ -36,6 +36,12 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { dat
     const health = data.health?.();
     if (!health) return { status: 'ok', websocket: stats() };
     return reply.code(health.statusCode).send({ ...health.body, websocket: stats() });
+  });
+
+  app.get<SensorRoute>('/api/status', async (req) => {
+    rejectUnknown(req.query, []);
+    const status = data.status?.() ?? { mqttClients: null, syncBacklog: null, store: null };
+    return { ...status, websocket: stats() };
   });
 
   app.get<SensorRoute>('/api/sensors', async (req) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { systemClock } from '../clock.ts';
 import type { Clock } from '../clock.ts';
@@ -64,6 +65,11 @@ export interface DashboardOptions {
   closeGraceMs?: number;
   /** Time source for snapshots, heartbeats and grace timers. Default the system clock. */
   clock?: Clock;
+  /**
+   * More routes on the same port, registered after the API (the composition root adds
+   * GET /metrics this way, so the dashboard never imports the metrics module).
+   */
+  extraRoutes?: FastifyPluginAsync;
 }
 
 export interface RunningDashboard {
@@ -134,6 +140,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     app.get(`/vendor/uplot/${file}`, (_req, reply) => reply.sendFile(file, UPLOT_DIR));
   }
   await app.register(apiRoutes, { data: opts.data, stats: () => hub.stats() });
+  if (opts.extraRoutes) await app.register(opts.extraRoutes);
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no such page or API route: ${req.method} ${req.url}` }));
 
   hub.start(app.server);

@@ -11,7 +11,13 @@ export interface HistoryPoint {
 /** Why no forecast was made this cycle (published instead of a forecast). */
 export interface NoForecast {
   sensorId: string;
-  reason: 'no_history' | 'too_many_gaps' | 'stale' | 'model_error' | 'invalid_output';
+  /**
+   * no_history / too_many_gaps / stale: not enough usable input; stuck_sensor: the newest
+   * reading is flagged 'stuck' (a frozen value would be forecast as flat); clock_untrusted: the
+   * wall clock is not trusted yet, so steps and time of day would be wrong; model_error /
+   * invalid_output: the model threw or returned NaN / values outside 0..100 %RH.
+   */
+  reason: 'no_history' | 'too_many_gaps' | 'stale' | 'stuck_sensor' | 'clock_untrusted' | 'model_error' | 'invalid_output';
   detail: string;
 }
 

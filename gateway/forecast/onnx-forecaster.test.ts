@@ -108,9 +108,14 @@ describe('OnnxForecaster', () => {
     expect(stale).toMatchObject({ sensorId: 'b', reason: 'stale' });
     expect((stale as NoForecast).detail).toMatch(/newest reading is 1210 s old, more than 1200 s/);
     const gappy = [...readings(T0, T0 + 3 * STEP_MS, ramp), ...readings(T0 + 7 * STEP_MS, now, ramp)];
+    // A long interior gap (e.g. a restart): forecast from the history after it, warming up.
     const r = await f.forecast('c', gappy, now);
-    expect(r).toMatchObject({ sensorId: 'c', reason: 'too_many_gaps' });
-    expect((r as NoForecast).detail).toMatch(/gap of 4 steps of 600 s/);
+    expect(r).toMatchObject({ sensorId: 'c', warmingUp: true });
+    expect('points' in r && r.points).toHaveLength(3);
+    // A long trailing gap still refuses: nothing recent to forecast from.
+    const trailing = await f.forecast('d', [...readings(T0, T0 + 3 * STEP_MS, ramp), { tMs: now + 10_000, rh: 50 }], now + 30_000);
+    expect(trailing).toMatchObject({ sensorId: 'd', reason: 'too_many_gaps' });
+    expect((trailing as NoForecast).detail).toMatch(/the last \d+ steps of 600 s have no reading/);
   });
 
   it('turns NaN output into invalid_output instead of throwing', async () => {

@@ -14,6 +14,8 @@ export interface ForecastSchedulerOptions {
   clock: Clock;
   /** How often to look for sensors with a new completed step, in ms. */
   checkIntervalMs: number;
+  /** False while the wall clock is not trusted: no forecast then (reason clock_untrusted). Default always trusted. */
+  clockTrusted?: () => boolean;
   onError: (err: unknown) => void;
 }
 
@@ -69,8 +71,8 @@ export class ForecastScheduler {
     const currentStep = Math.floor(now / stepMs);
     if (this.lastBaseStep.get(sensorId) === currentStep) return;
     const sinceMs = now - (windowSteps + 2) * stepMs;
-    const history = toHistory(this.opts.store.recent(sensorId, sinceMs));
-    const result = await this.opts.forecaster.forecast(sensorId, history, now);
+    const readings = this.opts.store.recent(sensorId, sinceMs);
+    const result = refusal(sensorId, readings, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, toHistory(readings), now));
     if ('points' in result) {
       // Done for this step. A refusal is retried at the next check instead: the reason
       // (no history yet, a gap) may clear long before the next step completes.
@@ -84,6 +86,14 @@ export class ForecastScheduler {
     this.latestRefusal.set(sensorId, result);
     if (previous?.reason !== result.reason) this.opts.bus.emit('noForecast', result);
   }
+}
+
+/** Inputs the gateway refuses before the model sees them (the forecaster checks gaps and staleness). */
+function refusal(sensorId: string, readings: { quality: string[] }[], clockTrusted: boolean): NoForecast | null {
+  if (!clockTrusted) return { sensorId, reason: 'clock_untrusted', detail: 'the wall clock is not trusted yet (no time sync); forecasts resume once it is' };
+  const newest = readings[readings.length - 1];
+  if (newest?.quality.includes('stuck')) return { sensorId, reason: 'stuck_sensor', detail: "the newest reading is flagged 'stuck': the sensor repeats one value" };
+  return null;
 }
 
 export function toHistory(readings: { wallTimeMs: number; rh: number | null; quality: string[] }[]): HistoryPoint[] {

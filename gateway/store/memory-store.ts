@@ -28,6 +28,8 @@ export class MemoryStore implements ReadingStore {
   private nextId = 1;
   private closed = false;
   private counters = { flushes: 0, duplicates: 0, dropped: 0 };
+  /** Nothing is ever synced from memory, and nothing waits for sync: maxReadings evictions count as dropped_synced. */
+  private readonly evictions = { thinned: 0, dropped_synced: 0, dropped_unsynced: 0 };
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxReadings = checkIntOption('maxReadings', options.maxReadings ?? DEFAULT_MEMORY_MAX_READINGS, 1, 100_000_000);
@@ -77,7 +79,7 @@ export class MemoryStore implements ReadingStore {
 
   stats(): StoreStats {
     this.assertOpen();
-    return { readings: this.stored.length, bytes: 0, pending: this.pending.size, ...this.counters };
+    return { readings: this.stored.length, bytes: 0, pending: this.pending.size, ...this.counters, evictions: { ...this.evictions }, writeError: null };
   }
 
   close(): void {
@@ -92,6 +94,7 @@ export class MemoryStore implements ReadingStore {
     const excess = this.stored.length - this.maxReadings;
     if (excess <= 0) return;
     for (const r of this.stored.splice(0, excess)) this.storedKeys.delete(readingKey(r));
+    this.evictions.dropped_synced += excess;
   }
 
   private assertOpen(): void {

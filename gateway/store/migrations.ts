@@ -41,6 +41,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX readings_sensor_wall ON readings (sensor_id, wall_ms);
     `,
   },
+  {
+    // Byte budget and clock correction (docs/storage.md):
+    // - time_trusted: 0 while the gateway's wall clock was not trusted at reception; such rows get
+    //   wall_ms rewritten from uptime_ms once a trusted reading of the same (sensor, boot) arrives.
+    //   The partial index stays tiny (only untrusted rows) and finds them per boot.
+    // - resolution_ms / samples: 0 and 1 for a raw reading; a thinned row is the mean of `samples`
+    //   readings over `resolution_ms` (60 000 or 600 000), keeping the id, seq and uptime of the first.
+    version: 2,
+    name: 'time_trusted_and_thinning',
+    sql: `
+      ALTER TABLE readings ADD COLUMN time_trusted  INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE readings ADD COLUMN resolution_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE readings ADD COLUMN samples       INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX readings_untrusted ON readings (sensor_id, boot_id) WHERE time_trusted = 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -58,11 +58,16 @@ describe('SqliteStore', () => {
 
   it('records the applied migrations once', () => {
     const first = open();
-    expect(first.migrations()).toEqual([{ version: 1, name: 'readings', appliedAtMs: clock.now() }]);
+    const applied = [
+      { version: 1, name: 'readings', appliedAtMs: clock.now() },
+      { version: 2, name: 'time_trusted_and_thinning', appliedAtMs: clock.now() },
+    ];
+    expect(first.migrations()).toEqual(applied);
+    expect(SCHEMA_VERSION).toBe(2);
     first.close();
     clock.advance(60_000);
     const second = open();
-    expect(second.migrations()).toEqual([{ version: SCHEMA_VERSION, name: 'readings', appliedAtMs: clock.now() - 60_000 }]);
+    expect(second.migrations()).toEqual(applied);
   });
 
   it('applies a later migration in order, and refuses a file newer than it knows', () => {

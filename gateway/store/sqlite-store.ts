@@ -5,7 +5,9 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { QualityFlag, Reading } from '../types.ts';
 import { StoreError, errorCode } from './errors.ts';
 import { migrate } from './migrations.ts';
-import { openDatabase } from './open-db.ts';
+import { Evictor, type EvictionCounts } from './eviction.ts';
+import { NO_PAGE_LIMIT, openDatabase } from './open-db.ts';
+import { StoredTimeCorrector, correctedWall, type TimeAnchor } from './time-correction.ts';
 import { PendingBuffer, copyReading, mergeRecent } from './pending-buffer.ts';
 import { DEFAULT_MAX_PENDING_READINGS, type ReadingStore, type StoreStats, type StoredReading } from './store.ts';
 import { QUALITY_FLAGS, checkIntOption, checkSince, resolveLimit, validateReading } from './validate.ts';
@@ -22,6 +24,23 @@ export interface SqliteStoreOptions {
    * full disk would (readings stay buffered). Default null: only the disk limits the file.
    */
   maxDatabaseBytes?: number | null;
+  /**
+   * Byte budget of the database (used pages, WAL excluded). Reaching it evicts in a fixed order:
+   * thin synced old data, drop the oldest synced, then the oldest unsynced (docs/storage.md).
+   * Default DEFAULT_RETENTION_BYTES (512 MiB); null for no budget.
+   */
+  retentionBytes?: number | null;
+  /**
+   * True when an uplink delivers readings to a central server and marks them with markSynced().
+   * Default false: nothing waits for sync, so every reading is stored as synced.
+   */
+  syncEnabled?: boolean;
+  /**
+   * Whether the wall clock can be trusted right now (ClockTrust.isTrusted). A reading appended
+   * while it is false is stored with time_trusted = 0 and its wall time is rewritten from device
+   * uptime once a trusted reading of the same (sensor, boot) arrives. Default: always trusted.
+   */
+  timeTrusted?: () => boolean;
   /** Wall clock for migration records and quarantine names. Default systemClock. */
   clock?: Clock;
   /** Operational events worth a log line (a damaged file moved aside, a forced flush that failed). */
@@ -30,6 +49,14 @@ export interface SqliteStoreOptions {
 
 export const DB_FILE_NAME = 'hygrocast.db';
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/**
+ * Default byte budget: 512 MiB, small next to an 8 GB SD card. At about 90 bytes per raw reading
+ * (row and two indexes) that is about two weeks of 4 sensors at 1 reading/s at full resolution,
+ * and years once thinned to 1-minute and 10-minute means.
+ */
+export const DEFAULT_RETENTION_BYTES = 512 * 1024 * 1024;
+/** Smallest byte budget accepted (1 MiB): below it the schema and one flush batch do not fit. */
+export const MIN_RETENTION_BYTES = 1024 * 1024;
 
 interface Row {
   id: number;
@@ -60,13 +87,22 @@ export class SqliteStore implements ReadingStore {
     insert: Database.Statement;
     exists: Database.Statement;
     recent: Database.Statement;
+    markSynced: Database.Statement;
   };
   private readonly insertBatch: (batch: readonly StoredReading[]) => number;
   private nextId: number;
   private storedCount: number;
   private flushFailing = false;
+  private writeError: string | null = null;
   private closed = false;
   private counters = { flushes: 0, duplicates: 0, dropped: 0 };
+  private readonly evictions: EvictionCounts = { thinned: 0, dropped_synced: 0, dropped_unsynced: 0 };
+  private readonly evictor: Evictor | null;
+  private readonly corrector: StoredTimeCorrector;
+  /** Ids of buffered readings taken while the clock was not trusted. */
+  private readonly untrustedPending = new Set<number>();
+  private readonly syncEnabled: boolean;
+  private readonly timeTrusted: () => boolean;
 
   constructor(options: SqliteStoreOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -76,6 +112,13 @@ export class SqliteStore implements ReadingStore {
     const busyTimeoutMs = checkIntOption('busyTimeoutMs', options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, 0, 600_000);
     const maxDatabaseBytes = options.maxDatabaseBytes ?? null;
     if (maxDatabaseBytes !== null) checkIntOption('maxDatabaseBytes', maxDatabaseBytes, 65_536, Number.MAX_SAFE_INTEGER);
+    const retentionBytes = options.retentionBytes === undefined ? DEFAULT_RETENTION_BYTES : options.retentionBytes;
+    if (retentionBytes !== null) checkIntOption('retentionBytes', retentionBytes, MIN_RETENTION_BYTES, Number.MAX_SAFE_INTEGER);
+    if (options.syncEnabled !== undefined && typeof options.syncEnabled !== 'boolean') {
+      throw new StoreError('STORE_INVALID_ARGUMENT', `syncEnabled must be true or false (got ${String(options.syncEnabled)})`);
+    }
+    this.syncEnabled = options.syncEnabled ?? false;
+    this.timeTrusted = options.timeTrusted ?? (() => true);
     const clock = options.clock ?? systemClock;
     this.log = options.logger ?? (() => {});
     this.pending = new PendingBuffer(maxPending);
@@ -96,8 +139,8 @@ export class SqliteStore implements ReadingStore {
 
     this.stmt = {
       insert: this.db.prepare(
-        `INSERT OR IGNORE INTO readings (id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality)
-         VALUES (@id, @sensorId, @bootId, @seq, @uptimeMs, @wallTimeMs, @rh, @tempC, @quality)`,
+        `INSERT OR IGNORE INTO readings (id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality, synced, time_trusted)
+         VALUES (@id, @sensorId, @bootId, @seq, @uptimeMs, @wallTimeMs, @rh, @tempC, @quality, @synced, @timeTrusted)`,
       ),
       exists: this.db.prepare('SELECT 1 FROM readings WHERE sensor_id = ? AND boot_id = ? AND seq = ?').pluck(),
       // The newest `limit` rows, newest first (reversed in recent()); served by readings_sensor_wall.
@@ -105,12 +148,18 @@ export class SqliteStore implements ReadingStore {
         `SELECT id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
          WHERE sensor_id = ? AND wall_ms >= ? ORDER BY wall_ms DESC, id DESC LIMIT ?`,
       ),
+      markSynced: this.db.prepare('UPDATE readings SET synced = 1 WHERE id <= ? AND synced = 0'),
     };
+    const synced = this.syncEnabled ? 0 : 1;
     this.insertBatch = this.db.transaction((batch: readonly StoredReading[]) => {
       let inserted = 0;
-      for (const r of batch) inserted += this.stmt.insert.run(toParams(r)).changes;
+      for (const r of batch) inserted += this.stmt.insert.run(toParams(r, synced, this.untrustedPending.has(r.id) ? 0 : 1)).changes;
+      this.corrector.applyQueued();
       return inserted;
     });
+    this.corrector = new StoredTimeCorrector(this.db);
+    this.evictor = retentionBytes === null ? null : new Evictor(this.db, retentionBytes);
+    this.releaseFreePagesOverBudget();
     this.nextId = (this.db.prepare('SELECT coalesce(max(id), 0) FROM readings').pluck().get() as number) + 1;
     this.storedCount = this.db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
     for (const id of this.db.prepare('SELECT DISTINCT sensor_id FROM readings').pluck().all() as string[]) this.sensorIds.add(id);
@@ -124,28 +173,158 @@ export class SqliteStore implements ReadingStore {
       return;
     }
     if (this.pending.isFull()) this.makeRoom();
-    this.pending.push(copyReading(reading, this.nextId++));
+    const stored = copyReading(reading, this.nextId++);
+    if (this.timeTrusted()) {
+      this.anchorBoot(stored);
+    } else {
+      this.untrustedPending.add(stored.id);
+      this.corrector.noteUntrusted(stored);
+    }
+    this.pending.push(stored);
     this.sensorIds.add(reading.sensorId);
+  }
+
+  /**
+   * Rewrites the wall time of every reading of (sensorId, bootId) taken while the clock was not
+   * trusted, as anchor.wallTimeMs + (uptimeMs - anchor.uptimeMs). Buffered readings change at once,
+   * stored ones at the next flush (in its transaction). append() does this by itself with the first
+   * trusted reading of a boot as the anchor; call it directly with an anchor known otherwise.
+   */
+  correctBootTime(sensorId: string, bootId: string, anchor: TimeAnchor): void {
+    this.assertOpen();
+    this.corrector.queue(sensorId, bootId, anchor);
+    for (const r of this.pending.all()) {
+      if (r.sensorId !== sensorId || r.bootId !== bootId || !this.untrustedPending.has(r.id)) continue;
+      r.wallTimeMs = correctedWall(anchor, r.uptimeMs);
+      this.untrustedPending.delete(r.id);
+    }
+  }
+
+  /** Marks every stored reading with id <= `upToId` as delivered by the uplink; returns the rows changed. */
+  markSynced(upToId: number): number {
+    this.assertOpen();
+    checkIntOption('upToId', upToId, 0, Number.MAX_SAFE_INTEGER);
+    return this.stmt.markSynced.run(upToId).changes;
+  }
+
+  /** Unsynced stored (flushed) readings with id > afterId, by increasing id, at most `limit`; for the sync uplink. */
+  unsyncedAfter(afterId: number, limit: number): StoredReading[] {
+    this.assertOpen();
+    const rows = this.db
+      .prepare('SELECT id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings WHERE id > ? AND synced = 0 ORDER BY id LIMIT ?')
+      .all(checkIntOption('afterId', afterId, 0, Number.MAX_SAFE_INTEGER), checkIntOption('limit', limit, 1, 100_000)) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** markSynced() over afterId < id <= upToId only: a primary-key range, so its cost is the batch, not the table. */
+  markSyncedRange(afterId: number, upToId: number): number {
+    this.assertOpen();
+    return this.db.prepare('UPDATE readings SET synced = 1 WHERE id > ? AND id <= ? AND synced = 0').run(afterId, upToId).changes;
+  }
+
+  /** Stored readings waiting for sync and the wall time of the oldest (scans the table: call sparingly). */
+  unsyncedBacklog(): { count: number; oldestWallMs: number | null } {
+    this.assertOpen();
+    const row = this.db.prepare('SELECT count(*) AS count, min(wall_ms) AS oldest FROM readings WHERE synced = 0').get() as { count: number; oldest: number | null };
+    return { count: row.count, oldestWallMs: row.oldest };
+  }
+
+  /**
+   * Changes the hard ceiling at run time (null: none). Raising it after SQLITE_FULL lets the next
+   * flush write the buffered readings; this is how tests make "space return".
+   */
+  setMaxDatabaseBytes(maxDatabaseBytes: number | null): void {
+    this.assertOpen();
+    if (maxDatabaseBytes !== null) checkIntOption('maxDatabaseBytes', maxDatabaseBytes, 65_536, Number.MAX_SAFE_INTEGER);
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = maxDatabaseBytes === null ? NO_PAGE_LIMIT : Math.max(1, Math.floor(maxDatabaseBytes / pageSize));
+    this.db.pragma(`max_page_count = ${pages}`);
+  }
+
+  /** Bytes the readings occupy in the file (pages in use; free pages are reused); what the budget measures. */
+  usedBytes(): number {
+    this.assertOpen();
+    const pages = (this.db.pragma('page_count', { simple: true }) as number) - (this.db.pragma('freelist_count', { simple: true }) as number);
+    return pages * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
+  /** The first trusted reading of a boot with untrusted readings anchors their correction. */
+  private anchorBoot(r: StoredReading): void {
+    const buffered = this.untrustedPending.size > 0 && this.pending.all().some((p) => p.sensorId === r.sensorId && p.bootId === r.bootId && this.untrustedPending.has(p.id));
+    if (!buffered && !this.corrector.waiting(r.sensorId, r.bootId)) return;
+    this.correctBootTime(r.sensorId, r.bootId, { wallTimeMs: r.wallTimeMs, uptimeMs: r.uptimeMs });
+  }
+
+  /**
+   * When the file is larger than the budget (the budget was lowered), give free pages back to the
+   * disk (auto_vacuum = INCREMENTAL); otherwise they stay for reuse. Runs at open and after eviction.
+   */
+  private releaseFreePagesOverBudget(): void {
+    if (this.evictor === null) return;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    if (pages * pageSize > this.evictor.budgetBytes) this.db.pragma('incremental_vacuum');
   }
 
   /** Writes the buffer in one transaction. On failure (e.g. SQLITE_FULL) it rolls back, keeps the buffer and throws. */
   flush(): number {
     this.assertOpen();
     const batch = this.pending.all();
-    if (batch.length === 0) return 0;
+    if (batch.length === 0 && !this.corrector.hasQueued()) return 0;
     let inserted: number;
     try {
       inserted = this.insertBatch(batch);
     } catch (err) {
-      this.flushFailing = true;
+      this.noteWriteFailure(err);
       throw err;
     }
-    this.flushFailing = false;
+    this.noteWriteSuccess();
+    this.corrector.committed();
+    for (const r of batch) this.untrustedPending.delete(r.id);
+    if (batch.length === 0) return 0;
     this.counters.duplicates += batch.length - inserted;
     this.counters.flushes++;
     this.storedCount += inserted;
     this.pending.clear();
+    this.enforceBudget();
     return inserted;
+  }
+
+  /**
+   * Evicts after a successful flush when the budget is exceeded. An eviction failure is logged,
+   * never thrown: the flush itself succeeded, and the next flush tries again.
+   */
+  private enforceBudget(): void {
+    if (this.evictor === null) return;
+    const total = (): number => this.evictions.thinned + this.evictions.dropped_synced + this.evictions.dropped_unsynced;
+    const before = total();
+    const unsyncedBefore = this.evictions.dropped_unsynced;
+    try {
+      this.evictor.enforce(this.evictions);
+    } catch (err) {
+      this.log(`eviction to keep the byte budget failed (${errorCode(err) ?? 'error'}: ${(err as Error).message}); retried at the next flush`);
+    } finally {
+      // Steps that committed before a failure are counted too (enforce adds to the counters per step).
+      this.storedCount -= total() - before;
+    }
+    if (total() > before) this.releaseFreePagesOverBudget();
+    const unsynced = this.evictions.dropped_unsynced - unsyncedBefore;
+    if (unsynced > 0) this.log(`byte budget reached with nothing synced left: dropped ${unsynced} unsynced readings`);
+  }
+
+  private noteWriteFailure(err: unknown): void {
+    const code = errorCode(err) ?? 'error';
+    if (this.writeError === null) {
+      this.log(`store writes failing (${code}: ${(err as Error).message}); readings stay buffered (at most ${this.pending.capacity}) and live publishing continues`);
+    }
+    this.flushFailing = true;
+    this.writeError = code;
+  }
+
+  private noteWriteSuccess(): void {
+    if (this.writeError !== null) this.log(`store writes resumed after ${this.writeError}; buffered readings written`);
+    this.flushFailing = false;
+    this.writeError = null;
   }
 
   recent(sensorId: string, sinceMs: number, limit?: number): StoredReading[] {
@@ -166,7 +345,14 @@ export class SqliteStore implements ReadingStore {
     this.assertOpen();
     const pageCount = this.db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    return { readings: this.storedCount, bytes: pageCount * pageSize + walBytes(this.file), pending: this.pending.size, ...this.counters };
+    return {
+      readings: this.storedCount,
+      bytes: pageCount * pageSize + walBytes(this.file),
+      pending: this.pending.size,
+      ...this.counters,
+      evictions: { ...this.evictions },
+      writeError: this.writeError,
+    };
   }
 
   /** The journal mode SQLite reports ('wal' once open); for health checks and tests. */
@@ -200,6 +386,7 @@ export class SqliteStore implements ReadingStore {
     } finally {
       this.closed = true;
       this.pending.clear();
+      this.untrustedPending.clear();
       this.db.close();
     }
     if (failure !== null) {
@@ -221,11 +408,13 @@ export class SqliteStore implements ReadingStore {
       try {
         this.flush();
         return;
-      } catch (err) {
-        this.log(`write buffer full (${this.pending.size} readings) and flush failed (${errorCode(err) ?? 'error'}): dropping oldest readings until a flush succeeds`);
+      } catch {
+        // noteWriteFailure logged the error code; this line says what happens to the data.
+        this.log(`write buffer full (${this.pending.size} readings) and the flush failed: dropping oldest readings until a flush succeeds`);
       }
     }
-    this.pending.dropOldest();
+    const dropped = this.pending.dropOldest();
+    if (dropped) this.untrustedPending.delete(dropped.id);
     this.counters.dropped++;
   }
 
@@ -234,7 +423,7 @@ export class SqliteStore implements ReadingStore {
   }
 }
 
-function toParams(r: StoredReading): Record<string, unknown> {
+function toParams(r: StoredReading, synced: 0 | 1, timeTrusted: 0 | 1): Record<string, unknown> {
   return {
     id: r.id,
     sensorId: r.sensorId,
@@ -245,6 +434,8 @@ function toParams(r: StoredReading): Record<string, unknown> {
     rh: r.rh,
     tempC: r.tempC,
     quality: r.quality.join(','),
+    synced,
+    timeTrusted,
   };
 }
 

@@ -49,7 +49,15 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       const store = open();
       expect(store.sensors()).toEqual([]);
       expect(store.recent('kitchen', 0)).toEqual([]);
-      expect(store.stats()).toMatchObject({ readings: 0, pending: 0, flushes: 0, duplicates: 0, dropped: 0 });
+      expect(store.stats()).toMatchObject({
+        readings: 0,
+        pending: 0,
+        flushes: 0,
+        duplicates: 0,
+        dropped: 0,
+        evictions: { thinned: 0, dropped_synced: 0, dropped_unsynced: 0 },
+        writeError: null,
+      });
     });
 
     it('buffers on append and writes on flush', () => {

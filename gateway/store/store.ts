@@ -21,6 +21,16 @@ export interface StoreStats {
    * (e.g. disk full). The oldest buffered reading goes first. 0 on a healthy gateway.
    */
   dropped: number;
+  /**
+   * Readings removed to keep the byte budget, by kind, in eviction order (docs/storage.md):
+   * thinned into coarser means, then dropped oldest-first while synced, then unsynced.
+   */
+  evictions: { thinned: number; dropped_synced: number; dropped_unsynced: number };
+  /**
+   * Code of the error the last flush failed with (SQLITE_FULL on a full disk or at maxDatabaseBytes,
+   * SQLITE_IOERR...), while writes are failing; null once a flush succeeds again.
+   */
+  writeError: string | null;
 }
 
 /**

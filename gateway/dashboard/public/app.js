@@ -3,6 +3,7 @@
 import { backoffDelayMs } from './lib/backoff.js';
 import { SensorCard } from './lib/card.js';
 import { applyMessage, createState } from './lib/state.js';
+import { STATUS_INTERVAL_MS, statusText } from './lib/status.js';
 
 /** With no message at all for this long, the socket is presumed dead and replaced. */
 const SILENCE_LIMIT_MS = 120_000;
@@ -129,6 +130,25 @@ document.addEventListener('visibilitychange', () => {
     attempt = 0;
     connect();
   }
+});
+
+/** Footer figures (broker clients, store, sync backlog): slow-changing, so polled, not streamed. */
+async function refreshStatus() {
+  try {
+    const res = await fetch('/api/status', { signal: AbortSignal.timeout(5000) });
+    if (res.ok) $('status').textContent = statusText(await res.json());
+  } catch {
+    // the WebSocket's connection indicator already tells the user the gateway is unreachable
+  }
+}
+setInterval(() => void refreshStatus(), STATUS_INTERVAL_MS);
+void refreshStatus();
+
+// Read-only view for the browser test and for operators poking at the page in devtools:
+// the page state and each sensor's uPlot instance (series, bands, data).
+window.__hygrocast = Object.freeze({
+  state,
+  charts: () => Object.fromEntries([...cards].map(([id, card]) => [id, card.plot])),
 });
 
 connect();

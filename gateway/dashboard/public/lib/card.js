@@ -60,7 +60,8 @@ function chartOptions(size) {
     },
     axes: [
       { ...axis, label: 'time', labelSize: 20 },
-      { ...axis, label: 'relative humidity (%RH)', labelSize: 20, size: 44, values: (_u, vals) => vals.map((v) => `${v}`) },
+      // Short enough for a phone-sized chart: "relative humidity (%RH)" was clipped at 180 px high.
+      { ...axis, label: 'humidity (%RH)', labelSize: 20, size: 44, values: (_u, vals) => vals.map((v) => `${v}`) },
     ],
     series: [
       { value: (_u, v) => (v === null ? '–' : timeOf(v * 1000)) },

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from '../gateway/clock.ts';
+import type { CentralConfig } from './config.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { privateKeyFromPem } from './manifest.ts';
+import { scheduleRetraining } from './retrain-schedule.ts';
+import { ModelRegistry } from './registry.ts';
+import { buildCentralServer } from './server.ts';
+import { PgCentralStorage } from './storage/pg-storage.ts';
+import { SqliteCentralStorage } from './storage/sqlite-storage.ts';
+import type { CentralStorage } from './storage/storage.ts';
+
+/** The central server's composition root: storage, then HTTP; stopped in reverse. */
+export interface CentralApp {
+  readonly storage: CentralStorage;
+  readonly registry: ModelRegistry;
+  /** Port actually bound (useful with port 0). */
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startCentral(config: CentralConfig, clock: Clock = systemClock): Promise<CentralApp> {
+  const storage = storageFor(config);
+  await storage.start();
+  const registry = new ModelRegistry(modelsDir(config));
+  let app: FastifyInstance;
+  try {
+    app = await buildCentralServer({ storage, registry, adminToken: config.adminToken, clock, bodyLimitBytes: config.bodyLimitBytes });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  // Retraining needs the signing key; without one (no `keygen` yet) the schedule stays off.
+  const keyFile = signingKeyPath(config);
+  const retraining =
+    config.retrainIntervalMs > 0 && fs.existsSync(keyFile)
+      ? scheduleRetraining(
+          { storage, registry, signingKey: privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')), clock, runsFile: runsFile(config), promotionMargin: config.promotionMargin },
+          config.retrainIntervalMs,
+          clock,
+          (runs) => process.stdout.write(`${JSON.stringify({ event: 'retrained', runs: runs.map((r) => ({ sensor: `${r.gatewayId}/${r.sensorId}`, decision: r.decision, error: r.error })) })}\n`),
+          (err) => process.stderr.write(`retraining failed: ${(err as Error).message}\n`),
+        )
+      : null;
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  return {
+    storage,
+    registry,
+    port,
+    async stop() {
+      await retraining?.stop();
+      await app.close();
+      await storage.close();
+    },
+  };
+}
+
+/** Where the registry keeps its artifacts and registry.json. */
+export function modelsDir(config: Pick<CentralConfig, 'dataDir'>): string {
+  return path.join(config.dataDir, 'models');
+}
+
+export function signingKeyPath(config: Pick<CentralConfig, 'dataDir' | 'signingKeyPath'>): string {
+  return config.signingKeyPath ?? path.join(config.dataDir, 'signing-key.pem');
+}
+
+/** The run log: one JSON line per retraining run. */
+export function runsFile(config: Pick<CentralConfig, 'dataDir'>): string {
+  return path.join(config.dataDir, 'runs.jsonl');
+}
+
+/** The configured storage, not yet started. */
+export function storageFor(config: Pick<CentralConfig, 'storage' | 'pgConnectionString' | 'dataDir'>): CentralStorage {
+  return config.storage === 'postgres' ? new PgCentralStorage({ connectionString: config.pgConnectionString! }) : new SqliteCentralStorage({ dataDir: config.dataDir });
+}

@@ -1,0 +1,19 @@
+/** Codes the central server's callers branch on (HTTP handlers map them to status codes). */
+export type CentralErrorCode =
+  | 'CENTRAL_GATEWAY_EXISTS' // registration of a gateway id that is already registered
+  | 'CENTRAL_INVALID_ARGUMENT' // a bad option, id or reading field (the message names it)
+  | 'CENTRAL_STORAGE_CLOSED' // storage used after close(); a programming error
+  | 'CENTRAL_CONFIG_INVALID' // config file or environment refused (every problem listed)
+  | 'CENTRAL_STORAGE_FAILED'; // the database refused a write; nothing of that batch was stored
+
+export class CentralError extends Error {
+  override readonly name = 'CentralError';
+
+  constructor(
+    readonly code: CentralErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../gateway/clock.ts';
+import type { ModelRegistry } from './registry.ts';
+import { scheduleRetraining } from './retrain-schedule.ts';
+import type { CentralStorage } from './storage/storage.ts';
+
+describe('scheduleRetraining', () => {
+  it('runs a pass every interval on the injected clock and stops cleanly', async () => {
+    const clock = new ManualClock();
+    let passes = 0;
+    // A storage with no sensors: each pass is cheap and yields no runs.
+    const storage = { sensors: () => Promise.resolve((passes++, [])) } as unknown as CentralStorage;
+    const done: number[] = [];
+    const s = scheduleRetraining({ storage, registry: {} as ModelRegistry, signingKey: null as never, clock, runsFile: '/nonexistent/runs.jsonl' }, 3_600_000, clock, (runs) => done.push(runs.length), (err) => {
+      throw err;
+    });
+    clock.advance(3_599_999);
+    expect(passes).toBe(0);
+    clock.advance(1);
+    await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
+    clock.advance(3_600_000);
+    await new Promise((r) => setImmediate(r));
+    expect(passes).toBe(2);
+    expect(done).toEqual([0, 0]);
+    await s.stop();
+    clock.advance(10 * 3_600_000);
+    expect(passes).toBe(2);
+  });
+});

@@ -1,0 +1,140 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Clock } from '../gateway/clock.ts';
+import type { Reading } from '../gateway/types.ts';
+import { bearerToken, hashToken, newToken, sameToken } from './auth.ts';
+import { errorCodeOf } from './error-code.ts';
+import { DEFAULT_MAX_INFLATED_BYTES, httpError, registerGzipJson } from './ingest-body.ts';
+import type { ModelRegistry } from './registry.ts';
+import { createHash } from 'node:crypto';
+import { GATEWAY_ID_PATTERN, MAX_INGEST_READINGS, type CentralStorage, type ModelReport } from './storage/storage.ts';
+
+export interface CentralServerOptions {
+  storage: CentralStorage;
+  /** Token that may register gateways (POST /v1/gateways). */
+  adminToken: string;
+  clock: Clock;
+  /** Bound of a request body on the wire (compressed), in bytes. Default 8 MiB. */
+  bodyLimitBytes?: number;
+  /** Bound of a request body once inflated, in bytes. Default DEFAULT_MAX_INFLATED_BYTES. */
+  maxInflatedBytes?: number;
+  /** Readings per ingest request; more is refused with 413. Default MAX_INGEST_READINGS. */
+  maxBatchReadings?: number;
+  /** Where the production model comes from; without it the model routes answer 404. */
+  registry?: ModelRegistry;
+}
+
+const readingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sensorId', 'bootId', 'seq', 'uptimeMs', 'wallTimeMs', 'rh', 'tempC', 'quality'],
+  properties: {
+    sensorId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
+    bootId: { type: 'string', minLength: 1, maxLength: 64 },
+    seq: { type: 'integer', minimum: 0 },
+    uptimeMs: { type: 'integer', minimum: 0 },
+    wallTimeMs: { type: 'integer', minimum: 0 },
+    rh: { type: ['number', 'null'] },
+    tempC: { type: ['number', 'null'] },
+    quality: { type: 'array', maxItems: 5, items: { enum: ['out_of_range', 'stuck', 'spike', 'stale', 'sensor_error'] } },
+  },
+} as const;
+
+/**
+ * The central server's HTTP API (docs in central/README.md). Every error answer is
+ * `{ code, message }` with a code to branch on; storage failures are 503 so a gateway retries.
+ */
+export async function buildCentralServer(options: CentralServerOptions): Promise<FastifyInstance> {
+  const { storage, clock } = options;
+  const maxBatch = options.maxBatchReadings ?? MAX_INGEST_READINGS;
+  // removeAdditional: false so an unknown field is refused (400), not silently dropped.
+  const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 8 * 1024 * 1024, logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
+  registerGzipJson(app, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ code: 'CENTRAL_INVALID_REQUEST', message: err.message });
+    const status = err.statusCode ?? (errorCodeOf(err) === 'CENTRAL_GATEWAY_EXISTS' ? 409 : 503);
+    const code = errorCodeOf(err) ?? 'CENTRAL_STORAGE_FAILED';
+    return reply.code(status).send({ code, message: err.message });
+  });
+
+  const gatewayOf = async (req: FastifyRequest): Promise<string> => {
+    const token = bearerToken(req.headers.authorization);
+    const gatewayId = token === null ? null : await storage.gatewayForTokenHash(hashToken(token));
+    if (gatewayId === null) throw httpError(401, 'CENTRAL_UNAUTHORIZED', 'missing or unknown gateway token (Authorization: Bearer <token>)');
+    return gatewayId;
+  };
+
+  app.post<{ Body: { gatewayId: string } }>(
+    '/v1/gateways',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['gatewayId'], properties: { gatewayId: { type: 'string', pattern: GATEWAY_ID_PATTERN.source } } } } },
+    async (req, reply) => {
+      const token = bearerToken(req.headers.authorization);
+      if (token === null || !sameToken(token, options.adminToken)) throw httpError(401, 'CENTRAL_UNAUTHORIZED', 'registering a gateway needs the admin token');
+      const gatewayToken = newToken();
+      await storage.registerGateway(req.body.gatewayId, hashToken(gatewayToken), clock.now());
+      return reply.code(201).send({ gatewayId: req.body.gatewayId, token: gatewayToken });
+    },
+  );
+
+  // The gateway id comes from the token only, never from the body: a gateway can write only its own data.
+  app.post<{ Body: { readings: Reading[] } }>(
+    '/v1/ingest',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['readings'], properties: { readings: { type: 'array', items: readingSchema } } } } },
+    async (req) => {
+      const gatewayId = await gatewayOf(req);
+      const { readings } = req.body;
+      if (readings.length > maxBatch) throw httpError(413, 'CENTRAL_BATCH_TOO_LARGE', `a batch holds at most ${maxBatch} readings (got ${readings.length})`);
+      return storage.ingest(gatewayId, readings, clock.now());
+    },
+  );
+
+  app.post<{ Body: Omit<ModelReport, 'atMs'> & { atMs?: number } }>(
+    '/v1/reports',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'modelVersion', 'outcome'],
+          properties: {
+            kind: { enum: ['accuracy', 'rollout'] },
+            modelVersion: { type: 'string', minLength: 1, maxLength: 128 },
+            outcome: { type: 'string', minLength: 1, maxLength: 64 },
+            maePerHorizon: { type: 'object', maxProperties: 64, additionalProperties: { type: 'number' } },
+            atMs: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const gatewayId = await gatewayOf(req);
+      const id = await storage.addReport(gatewayId, { ...req.body, atMs: req.body.atMs ?? clock.now() });
+      return reply.code(201).send({ id });
+    },
+  );
+
+  // Conditional GETs (RFC 9110 13.1.2): a gateway polling an unchanged model gets a bodiless 304.
+  app.get('/v1/models/manifest', async (req, reply) => {
+    await gatewayOf(req);
+    const entry = options.registry?.production() ?? null;
+    if (entry === null) throw httpError(404, 'CENTRAL_NO_MODEL', 'no model is in production yet');
+    const body = JSON.stringify(entry.manifest);
+    const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json').send(body);
+  });
+
+  app.get<{ Params: { version: string } }>('/v1/models/:version/artifact', async (req, reply) => {
+    await gatewayOf(req);
+    const bytes = /^[A-Za-z0-9._-]{1,128}$/.test(req.params.version) ? (options.registry?.artifact(req.params.version) ?? null) : null;
+    if (bytes === null) throw httpError(404, 'CENTRAL_NO_MODEL', `no model ${req.params.version}`);
+    const etag = `"${createHash('sha256').update(bytes).digest('hex')}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/octet-stream').send(bytes);
+  });
+
+  app.get('/v1/health', async () => ({ ok: true }));
+  return app;
+}

@@ -1,0 +1,214 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { QualityFlag, Reading } from '../../gateway/types.ts';
+import { CentralError } from '../errors.ts';
+import type { CentralReading, CentralStorage, IngestMark, IngestResult, ModelReport, StoredReport } from './storage.ts';
+
+export const CENTRAL_DB_FILE = 'central.db';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS gateways (
+    gateway_id    TEXT PRIMARY KEY,
+    token_hash    TEXT NOT NULL UNIQUE,
+    created_at_ms INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS readings (
+    gateway_id     TEXT    NOT NULL,
+    sensor_id      TEXT    NOT NULL,
+    boot_id        TEXT    NOT NULL,
+    seq            INTEGER NOT NULL,
+    uptime_ms      INTEGER NOT NULL,
+    wall_ms        INTEGER NOT NULL,
+    rh             REAL    NULL,
+    temp_c         REAL    NULL,
+    quality        TEXT    NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, sensor_id, boot_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS readings_sensor_wall ON readings (gateway_id, sensor_id, wall_ms);
+  CREATE TABLE IF NOT EXISTS reports (
+    id            INTEGER PRIMARY KEY,
+    gateway_id    TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,
+    model_version TEXT    NOT NULL,
+    outcome       TEXT    NOT NULL,
+    mae_json      TEXT    NULL,
+    at_ms         INTEGER NOT NULL
+  );
+`;
+
+interface ReadingRow {
+  gateway_id: string;
+  sensor_id: string;
+  boot_id: string;
+  seq: number;
+  uptime_ms: number;
+  wall_ms: number;
+  rh: number | null;
+  temp_c: number | null;
+  quality: string;
+}
+
+/**
+ * CentralStorage on SQLite (the default: embedded, no setup). WAL with synchronous = FULL: a
+ * mark returned by ingest() is a promise to the gateway that it may forget those readings, so the
+ * commit must survive a power cut, not only a process crash (NORMAL would only guarantee the latter).
+ */
+export class SqliteCentralStorage implements CentralStorage {
+  private db: Database.Database | null = null;
+  private ingestTx: ((gatewayId: string, readings: readonly Reading[], atMs: number) => IngestResult) | null = null;
+
+  constructor(private readonly options: { dataDir: string }) {}
+
+  start(): Promise<void> {
+    return run(() => {
+      fs.mkdirSync(this.options.dataDir, { recursive: true });
+      const db = new Database(path.join(this.options.dataDir, CENTRAL_DB_FILE));
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(SCHEMA);
+      const insert = db.prepare(
+        `INSERT OR IGNORE INTO readings (gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality, received_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const maxSeq = db.prepare('SELECT max(seq) FROM readings WHERE gateway_id = ? AND sensor_id = ? AND boot_id = ?').pluck();
+      this.ingestTx = db.transaction((gatewayId: string, readings: readonly Reading[], atMs: number) => {
+        let inserted = 0;
+        const boots = new Map<string, { sensorId: string; bootId: string }>();
+        for (const r of readings) {
+          inserted += insert.run(gatewayId, r.sensorId, r.bootId, r.seq, r.uptimeMs, r.wallTimeMs, r.rh, r.tempC, r.quality.join(','), atMs).changes;
+          boots.set(`${r.sensorId}\u0000${r.bootId}`, { sensorId: r.sensorId, bootId: r.bootId });
+        }
+        const marks: IngestMark[] = [...boots.values()].map((b) => ({ ...b, seq: maxSeq.get(gatewayId, b.sensorId, b.bootId) as number }));
+        return { inserted, duplicates: readings.length - inserted, marks };
+      });
+      this.db = db;
+    });
+  }
+
+  registerGateway(gatewayId: string, tokenHash: string, atMs: number): Promise<void> {
+    return run(() => {
+      const db = this.open();
+      const info = db.prepare('INSERT OR IGNORE INTO gateways (gateway_id, token_hash, created_at_ms) VALUES (?, ?, ?)').run(gatewayId, tokenHash, atMs);
+      if (info.changes === 0) throw new CentralError('CENTRAL_GATEWAY_EXISTS', `gateway "${gatewayId}" is already registered`);
+    });
+  }
+
+  gatewayForTokenHash(tokenHash: string): Promise<string | null> {
+    return run(() => (this.open().prepare('SELECT gateway_id FROM gateways WHERE token_hash = ?').pluck().get(tokenHash) as string | undefined) ?? null);
+  }
+
+  ingest(gatewayId: string, readings: readonly Reading[], atMs: number): Promise<IngestResult> {
+    return run(() => {
+      this.open();
+      return this.ingestTx!(gatewayId, readings, atMs);
+    });
+  }
+
+  countReadings(gatewayId?: string): Promise<number> {
+    return run(() => {
+      const db = this.open();
+      if (gatewayId === undefined) return db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
+      return db.prepare('SELECT count(*) FROM readings WHERE gateway_id = ?').pluck().get(gatewayId) as number;
+    });
+  }
+
+  readings(gatewayId: string, sensorId: string, fromMs: number, toMs: number, limit: number): Promise<CentralReading[]> {
+    return run(() => {
+      const rows = this.open()
+        .prepare(
+          `SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
+           WHERE gateway_id = ? AND sensor_id = ? AND wall_ms >= ? AND wall_ms < ? ORDER BY wall_ms, boot_id, seq LIMIT ?`,
+        )
+        .all(gatewayId, sensorId, fromMs, toMs, limit) as ReadingRow[];
+      return rows.map(fromRow);
+    });
+  }
+
+  sensors(): Promise<Array<{ gatewayId: string; sensorId: string }>> {
+    return run(() =>
+      (this.open().prepare('SELECT DISTINCT gateway_id, sensor_id FROM readings ORDER BY 1, 2').all() as Array<{ gateway_id: string; sensor_id: string }>).map(
+        (r) => ({ gatewayId: r.gateway_id, sensorId: r.sensor_id }),
+      ),
+    );
+  }
+
+  addReport(gatewayId: string, report: ModelReport): Promise<number> {
+    return run(() => {
+      const info = this.open()
+        .prepare('INSERT INTO reports (gateway_id, kind, model_version, outcome, mae_json, at_ms) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(gatewayId, report.kind, report.modelVersion, report.outcome, report.maePerHorizon ? JSON.stringify(report.maePerHorizon) : null, report.atMs);
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  reports(gatewayId: string, limit: number): Promise<StoredReport[]> {
+    return run(() => {
+      const rows = this.open()
+        .prepare('SELECT id, gateway_id, kind, model_version, outcome, mae_json, at_ms FROM reports WHERE gateway_id = ? ORDER BY id DESC LIMIT ?')
+        .all(gatewayId, limit) as ReportRow[];
+      return rows.map(fromReportRow);
+    });
+  }
+
+  close(): Promise<void> {
+    return run(() => {
+      this.db?.close();
+      this.db = null;
+      this.ingestTx = null;
+    });
+  }
+
+  private open(): Database.Database {
+    if (this.db === null) throw new CentralError('CENTRAL_STORAGE_CLOSED', 'central storage is not started or already closed');
+    return this.db;
+  }
+}
+
+export interface ReportRow {
+  id: number | string;
+  gateway_id: string;
+  kind: string;
+  model_version: string;
+  outcome: string;
+  mae_json: string | null;
+  at_ms: number | string;
+}
+
+export function fromReportRow(r: ReportRow): StoredReport {
+  const report: StoredReport = {
+    id: Number(r.id),
+    gatewayId: r.gateway_id,
+    kind: r.kind as ModelReport['kind'],
+    modelVersion: r.model_version,
+    outcome: r.outcome,
+    atMs: Number(r.at_ms),
+  };
+  if (r.mae_json !== null) report.maePerHorizon = JSON.parse(r.mae_json) as Record<string, number>;
+  return report;
+}
+
+export function fromRow(r: ReadingRow): CentralReading {
+  return {
+    gatewayId: r.gateway_id,
+    sensorId: r.sensor_id,
+    bootId: r.boot_id,
+    seq: Number(r.seq),
+    uptimeMs: Number(r.uptime_ms),
+    wallTimeMs: Number(r.wall_ms),
+    rh: r.rh,
+    tempC: r.temp_c,
+    quality: r.quality === '' ? [] : (r.quality.split(',') as QualityFlag[]),
+  };
+}
+
+/** One error route: synchronous work inside a promise, so a throw becomes a rejection. */
+function run<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Reading } from '../../gateway/types.ts';
+import type { CentralStorage } from './storage.ts';
+
+/** Makes a fresh, empty, unstarted storage; `cleanup` runs after the test. */
+export type CentralStorageFactory = () => Promise<{ storage: CentralStorage; cleanup?: () => Promise<void> | void }>;
+
+const T0 = Date.UTC(2026, 0, 1);
+
+export function centralReading(seq: number, overrides: Partial<Reading> = {}): Reading {
+  return { sensorId: 's1', bootId: 'b1', seq, uptimeMs: seq * 1000, wallTimeMs: T0 + seq * 1000, rh: 40 + seq / 100, tempC: 21, quality: [], ...overrides };
+}
+
+/** The behaviour every CentralStorage must have (the contract in storage.ts). */
+export function runCentralStorageContract(name: string, make: CentralStorageFactory | null): void {
+  describe.skipIf(make === null)(`CentralStorage contract: ${name}`, () => {
+    const cleanups: Array<() => Promise<void> | void> = [];
+    const open = async (): Promise<CentralStorage> => {
+      const { storage, cleanup } = await make!();
+      await storage.start();
+      cleanups.push(async () => {
+        await storage.close();
+        await cleanup?.();
+      });
+      return storage;
+    };
+    afterEach(async () => {
+      for (const c of cleanups.splice(0)) await c();
+    });
+
+    it('stores a batch and returns one mark per (sensor, boot) at the highest seq', async () => {
+      const s = await open();
+      const batch = [centralReading(1), centralReading(2), centralReading(3), centralReading(7, { bootId: 'b2' }), centralReading(5, { sensorId: 's2' })];
+      const res = await s.ingest('gw1', batch, T0);
+      expect(res.inserted).toBe(5);
+      expect(res.duplicates).toBe(0);
+      const marks = [...res.marks].sort((a, b) => (a.sensorId + a.bootId).localeCompare(b.sensorId + b.bootId));
+      expect(marks).toEqual([
+        { sensorId: 's1', bootId: 'b1', seq: 3 },
+        { sensorId: 's1', bootId: 'b2', seq: 7 },
+        { sensorId: 's2', bootId: 'b1', seq: 5 },
+      ]);
+      expect(await s.countReadings('gw1')).toBe(5);
+    });
+
+    it('a replayed batch changes nothing and keeps the first copy', async () => {
+      const s = await open();
+      await s.ingest('gw1', [centralReading(1), centralReading(2)], T0);
+      const replay = await s.ingest('gw1', [centralReading(1, { rh: 99 }), centralReading(2), centralReading(3)], T0);
+      expect(replay.inserted).toBe(1);
+      expect(replay.duplicates).toBe(2);
+      expect(await s.countReadings()).toBe(3);
+      const rows = await s.readings('gw1', 's1', 0, Number.MAX_SAFE_INTEGER, 10);
+      expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+      expect(rows[0]?.rh).toBeCloseTo(40.01);
+    });
+
+    it('the same (sensor, boot, seq) from two gateways are two readings', async () => {
+      const s = await open();
+      await s.ingest('gw1', [centralReading(1)], T0);
+      await s.ingest('gw2', [centralReading(1)], T0);
+      expect(await s.countReadings('gw1')).toBe(1);
+      expect(await s.countReadings('gw2')).toBe(1);
+      expect(await s.sensors()).toEqual([
+        { gatewayId: 'gw1', sensorId: 's1' },
+        { gatewayId: 'gw2', sensorId: 's1' },
+      ]);
+    });
+
+    it('round-trips every field, nulls and quality flags included', async () => {
+      const s = await open();
+      const r = centralReading(9, { rh: null, tempC: null, quality: ['sensor_error', 'stale'] });
+      await s.ingest('gw1', [r], T0);
+      expect(await s.readings('gw1', 's1', 0, Number.MAX_SAFE_INTEGER, 10)).toEqual([{ ...r, gatewayId: 'gw1' }]);
+    });
+
+    it('readings() filters by time range and limit, oldest first', async () => {
+      const s = await open();
+      await s.ingest('gw1', [5, 3, 1, 4, 2].map((i) => centralReading(i)), T0);
+      const rows = await s.readings('gw1', 's1', T0 + 2000, T0 + 5000, 2);
+      expect(rows.map((r) => r.seq)).toEqual([2, 3]);
+    });
+
+    it('registers gateways with token hashes and refuses a taken id', async () => {
+      const s = await open();
+      await s.registerGateway('gw1', 'hash-1', T0);
+      expect(await s.gatewayForTokenHash('hash-1')).toBe('gw1');
+      expect(await s.gatewayForTokenHash('hash-2')).toBeNull();
+      await expect(s.registerGateway('gw1', 'hash-3', T0)).rejects.toMatchObject({ code: 'CENTRAL_GATEWAY_EXISTS' });
+      expect(await s.gatewayForTokenHash('hash-3')).toBeNull();
+    });
+
+    it('keeps reports per gateway, newest first', async () => {
+      const s = await open();
+      await s.addReport('gw1', { kind: 'rollout', modelVersion: 'v1', outcome: 'promoted', atMs: T0 });
+      await s.addReport('gw1', { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', maePerHorizon: { '600': 0.5 }, atMs: T0 + 1 });
+      await s.addReport('gw2', { kind: 'rollout', modelVersion: 'v1', outcome: 'rejected_signature', atMs: T0 });
+      const reports = await s.reports('gw1', 10);
+      expect(reports.map((r) => r.outcome)).toEqual(['live', 'promoted']);
+      expect(reports[0]).toMatchObject({ gatewayId: 'gw1', kind: 'accuracy', maePerHorizon: { '600': 0.5 }, atMs: T0 + 1 });
+    });
+
+    it('rejects with CENTRAL_STORAGE_CLOSED after close', async () => {
+      const s = await open();
+      await s.close();
+      await expect(s.countReadings()).rejects.toMatchObject({ code: 'CENTRAL_STORAGE_CLOSED' });
+    });
+  });
+}

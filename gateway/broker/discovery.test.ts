@@ -1,0 +1,101 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Reading } from '../types.ts';
+import { startBroker, type RunningBroker } from './broker.ts';
+import { discoveryMessages, nodeIdOf, type DiscoveryConfig } from './discovery.ts';
+import { HomeAssistantDiscovery } from './home-assistant.ts';
+import { MqttPublisher } from './publisher.ts';
+
+const silent = pino({ level: 'silent' });
+const reading: Reading = { sensorId: 'kitchen', bootId: 'b1', seq: 1, uptimeMs: 1000, wallTimeMs: Date.UTC(2026, 0, 1), rh: 45.5, tempC: 21, quality: [] };
+
+function configs(prefix = 'hygrocast', discoveryPrefix?: string): Map<string, DiscoveryConfig> {
+  return new Map(discoveryMessages({ prefix, discoveryPrefix, swVersion: '1.2.3' }, 'kitchen').map((m) => [m.topic, JSON.parse(m.payload) as DiscoveryConfig]));
+}
+
+describe('Home Assistant discovery payloads', () => {
+  it('publish one retained config per entity on <discovery_prefix>/<component>/<node_id>/<object_id>/config', () => {
+    const messages = discoveryMessages({ prefix: 'hygrocast', swVersion: '1.2.3' }, 'kitchen');
+    expect(messages.every((m) => m.retain)).toBe(true);
+    expect(messages.map((m) => m.topic).sort()).toEqual([
+      'homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert/config',
+      'homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_link/config',
+      'homeassistant/sensor/hygrocast_hygrocast/kitchen_forecast_1h/config',
+      'homeassistant/sensor/hygrocast_hygrocast/kitchen_forecast_6h/config',
+      'homeassistant/sensor/hygrocast_hygrocast/kitchen_humidity/config',
+      'homeassistant/sensor/hygrocast_hygrocast/kitchen_temperature/config',
+    ]);
+    expect([...configs('site/a', 'ha').keys()].every((t) => /^ha\/(sensor|binary_sensor)\/hygrocast_site_a\/kitchen_[a-z0-9_]+\/config$/.test(t))).toBe(true);
+  });
+
+  it('carry the fields HA MQTT discovery requires, with availability on the last will and one device', () => {
+    const all = configs();
+    const uniqueIds = new Set<string>();
+    for (const [topic, c] of all) {
+      // Every entity: name, unique_id (needed for the device registry), state_topic, availability, device.
+      expect(c.name, topic).toMatch(/^kitchen /);
+      expect(c.state_topic, topic).toMatch(/^hygrocast\/kitchen(\/(forecast|link|alert))?$/);
+      expect(c).toMatchObject({ availability_topic: 'hygrocast/bridge/state', payload_available: 'online', payload_not_available: 'offline' });
+      expect(c.device).toEqual({ identifiers: [nodeIdOf('hygrocast')], name: 'hygrocast (hygrocast)', model: 'hygrocast edge gateway', manufacturer: 'hygrocast', sw_version: '1.2.3' });
+      uniqueIds.add(c.unique_id);
+      if (topic.includes('/binary_sensor/')) {
+        expect(c.payload_on, topic).toBeTypeOf('string');
+        expect(c.payload_off, topic).toBeTypeOf('string');
+        expect(c.payload_on).not.toBe(c.payload_off);
+      } else {
+        expect(c, topic).toMatchObject({ state_class: 'measurement' });
+        expect(['humidity', 'temperature']).toContain(c.device_class);
+        expect(c.unit_of_measurement).toBe(c.device_class === 'temperature' ? '°C' : '%');
+      }
+    }
+    expect(uniqueIds.size).toBe(all.size);
+    const forecast = all.get('homeassistant/sensor/hygrocast_hygrocast/kitchen_forecast_6h/config')!;
+    expect(forecast.state_topic).toBe('hygrocast/kitchen/forecast');
+    expect(forecast.value_template).toContain("selectattr('horizon_s', 'eq', 21600)");
+    expect(all.get('homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert/config')).toMatchObject({ state_topic: 'hygrocast/kitchen/alert', payload_on: 'on', payload_off: 'off' });
+  });
+
+  it('refuse a sensor id that is not a topic level', () => {
+    expect(() => discoveryMessages({ prefix: 'hygrocast', swVersion: '1' }, 'a/b')).toThrow(expect.objectContaining({ code: 'INVALID_SENSOR_ID' }));
+  });
+});
+
+describe('HomeAssistantDiscovery with the embedded broker', () => {
+  let broker: RunningBroker | null = null;
+  let client: MqttClient | null = null;
+  afterEach(async () => {
+    await client?.endAsync(true);
+    await broker?.close();
+    client = null;
+    broker = null;
+  });
+
+  it('republishes discovery and retained state when HA publishes its birth message', async () => {
+    broker = await startBroker({ host: '127.0.0.1', port: 0, logger: silent });
+    const publisher = new MqttPublisher(broker.aedes);
+    const ha = new HomeAssistantDiscovery(broker.aedes, publisher, { prefix: 'hygrocast', swVersion: '1.2.3', logger: silent });
+    await ha.start();
+    await publisher.online();
+    await ha.announce('kitchen');
+    await publisher.publishReading(reading);
+    await publisher.publishAlert('kitchen', { state: 'on', threshold: 70, direction: 'above', expected_at: '2026-01-01T03:00:00.000Z' });
+
+    client = await connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0, protocolVersion: 4 });
+    const live: Array<{ topic: string; retain: boolean }> = [];
+    let retainedSeen = 0;
+    client.on('message', (topic, _payload, packet) => (packet.retain ? retainedSeen++ : live.push({ topic, retain: packet.retain })));
+    await client.subscribeAsync(['homeassistant/#', 'hygrocast/#']);
+    // 6 discovery configs + state/humidity/temperature + bridge/state + alert, all retained at subscribe.
+    await expect.poll(() => retainedSeen).toBe(11);
+
+    await client.publishAsync('homeassistant/status', 'offline');
+    await client.publishAsync('homeassistant/status', 'online');
+    // Republished messages arrive live (retain flag cleared for existing subscribers [MQTT-3.3.1-9]).
+    await expect.poll(() => live.filter((m) => m.topic !== 'homeassistant/status').length).toBe(11);
+    const topics = live.map((m) => m.topic).filter((t) => t !== 'homeassistant/status');
+    expect(topics.indexOf('homeassistant/sensor/hygrocast_hygrocast/kitchen_humidity/config')).toBeLessThan(topics.indexOf('hygrocast/kitchen'));
+    expect(topics).toContain('hygrocast/kitchen/alert');
+    await ha.stop();
+  });
+});

@@ -1,0 +1,108 @@
+import { BrokerError } from './errors.ts';
+import { checkPrefix, checkSensorId, topicsFor, type MqttMessage } from './topics.ts';
+
+/**
+ * Home Assistant MQTT discovery (docs/mqtt.md, "Home Assistant"), as pure functions: the retained
+ * configs on `<discoveryPrefix>/<component>/<nodeId>/<objectId>/config` for one sensor. Every
+ * entity belongs to one device (the gateway), carries a unique_id (HA only attaches entities with
+ * one to a device) and has its availability on the gateway's last will `<prefix>/bridge/state`.
+ */
+
+export interface DiscoveryOptions {
+  /** The gateway's topic prefix (state topics are under it). */
+  prefix: string;
+  /** Default 'homeassistant', HA's own default. */
+  discoveryPrefix?: string;
+  /** Gateway software version, shown by HA as the device's firmware. */
+  swVersion: string;
+  /** Forecast horizons published as sensors, in seconds. Default 1 h and 6 h. */
+  horizonsS?: readonly number[];
+}
+
+export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
+export const DEFAULT_HORIZONS_S: readonly number[] = [3600, 21600];
+
+/** HA node and object ids allow only these characters. */
+const HA_ID = /[^A-Za-z0-9_-]/g;
+
+export function nodeIdOf(prefix: string): string {
+  return `hygrocast_${checkPrefix(prefix).replace(HA_ID, '_')}`;
+}
+
+/** One HA entity's config payload; field names as in HA's MQTT discovery documentation (full names, no abbreviations). */
+export type DiscoveryConfig = Record<string, unknown> & {
+  name: string;
+  unique_id: string;
+  state_topic: string;
+  availability_topic: string;
+  payload_available: string;
+  payload_not_available: string;
+  device: { identifiers: string[]; name: string; model: string; manufacturer: string; sw_version: string };
+};
+
+/** The discovery messages of one sensor: humidity, temperature, forecast per horizon, link, alert. */
+export function discoveryMessages(options: DiscoveryOptions, sensorId: string): MqttMessage[] {
+  checkSensorId(sensorId);
+  const discoveryPrefix = checkPrefix(options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX);
+  const topics = topicsFor(options.prefix);
+  const node = nodeIdOf(options.prefix);
+  const base = {
+    availability_topic: topics.bridgeState,
+    payload_available: 'online',
+    payload_not_available: 'offline',
+    device: { identifiers: [node], name: `hygrocast (${options.prefix})`, model: 'hygrocast edge gateway', manufacturer: 'hygrocast', sw_version: options.swVersion },
+    origin: { name: 'hygrocast', sw_version: options.swVersion },
+  };
+  const entity = (component: 'sensor' | 'binary_sensor', object: string, name: string, config: Record<string, unknown> & { state_topic: string }): MqttMessage => {
+    const objectId = `${sensorId}_${object}`.replace(HA_ID, '_');
+    const payload: DiscoveryConfig = { ...base, name: `${sensorId} ${name}`, unique_id: `${node}_${objectId}`, ...config };
+    return { topic: `${discoveryPrefix}/${component}/${node}/${objectId}/config`, payload: JSON.stringify(payload), retain: true };
+  };
+  // `None` renders to HA's "unknown" state, so a null value or a missing horizon is not an error in HA.
+  const measurement = (field: 'humidity' | 'temperature', deviceClass: string, unit: string) => ({
+    state_topic: topics.state(sensorId),
+    value_template: `{{ value_json.${field} if value_json.${field} is not none else None }}`,
+    device_class: deviceClass,
+    state_class: 'measurement',
+    unit_of_measurement: unit,
+  });
+  const messages = [
+    entity('sensor', 'humidity', 'humidity', measurement('humidity', 'humidity', '%')),
+    entity('sensor', 'temperature', 'temperature', measurement('temperature', 'temperature', '°C')),
+  ];
+  for (const h of options.horizonsS ?? DEFAULT_HORIZONS_S) {
+    if (!Number.isSafeInteger(h) || h <= 0) throw new BrokerError('BROKER_INVALID_OPTION', `forecast horizon must be a positive whole number of seconds (got ${h})`);
+    const label = h % 3600 === 0 ? `${h / 3600}h` : `${h}s`;
+    messages.push(
+      entity('sensor', `forecast_${label}`, `humidity forecast ${label}`, {
+        state_topic: topics.forecast(sensorId),
+        value_template: `{% set p = value_json.points | selectattr('horizon_s', 'eq', ${h}) | list %}{{ p[0].humidity if p else None }}`,
+        json_attributes_topic: topics.forecast(sensorId),
+        json_attributes_template: `{{ {'model_version': value_json.model_version, 'base_time': value_json.base_time, 'warming_up': value_json.warming_up} | tojson }}`,
+        device_class: 'humidity',
+        state_class: 'measurement',
+        unit_of_measurement: '%',
+      }),
+    );
+  }
+  messages.push(
+    entity('binary_sensor', 'link', 'link', {
+      state_topic: topics.link(sensorId),
+      // 'connecting' counts as not connected: HA's binary_sensor knows only payload_on/payload_off.
+      value_template: "{{ 'up' if value_json.state == 'up' else 'down' }}",
+      payload_on: 'up',
+      payload_off: 'down',
+      device_class: 'connectivity',
+      entity_category: 'diagnostic',
+    }),
+    entity('binary_sensor', 'alert', 'humidity alert', {
+      state_topic: topics.alert(sensorId),
+      value_template: '{{ value_json.state }}',
+      payload_on: 'on',
+      payload_off: 'off',
+      json_attributes_topic: topics.alert(sensorId),
+      device_class: 'problem',
+    }),
+  );
+  return messages;
+}

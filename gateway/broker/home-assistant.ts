@@ -1,0 +1,59 @@
+import type { Aedes } from 'aedes';
+import type { Logger } from '../log.ts';
+import { watchBirth } from './commands.ts';
+import { discoveryMessages, type DiscoveryOptions } from './discovery.ts';
+import { MAX_TRACKED_SENSORS, type MqttPublisher } from './publisher.ts';
+
+export interface HomeAssistantOptions extends DiscoveryOptions {
+  /** HA's birth topic; `online` there makes the gateway publish discovery and state again. Default `<discoveryPrefix>/status`. */
+  birthTopic?: string;
+  logger: Logger;
+}
+
+/**
+ * Home Assistant discovery for the sensors the gateway sees: announce(sensorId) publishes the
+ * sensor's discovery configs once (retained), and HA's birth message makes the publisher
+ * republish every retained message, discovery configs first (they were published before any
+ * state of their sensor), so a restarted HA rebuilds its entities with current values.
+ * Errors are logged: discovery is best effort and must never stop readings.
+ */
+export class HomeAssistantDiscovery {
+  private readonly announced = new Set<string>();
+  private unwatch: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly aedes: Pick<Aedes, 'subscribe' | 'unsubscribe'>,
+    private readonly publisher: Pick<MqttPublisher, 'publishMessages' | 'republish'>,
+    private readonly options: HomeAssistantOptions,
+  ) {}
+
+  get birthTopic(): string {
+    return this.options.birthTopic ?? `${this.options.discoveryPrefix ?? 'homeassistant'}/status`;
+  }
+
+  async start(): Promise<void> {
+    if (this.unwatch) return;
+    this.unwatch = await watchBirth(this.aedes, this.birthTopic, () => {
+      this.options.logger.info({ topic: this.birthTopic }, 'home assistant came online: republishing discovery and state');
+      this.publisher.republish().catch((err: unknown) => this.options.logger.warn({ err }, 'republish for home assistant failed'));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const unwatch = this.unwatch;
+    this.unwatch = null;
+    await unwatch?.();
+  }
+
+  /** Publishes the sensor's discovery configs the first time it is seen (at most MAX_TRACKED_SENSORS sensors). */
+  async announce(sensorId: string): Promise<void> {
+    if (this.announced.has(sensorId) || this.announced.size >= MAX_TRACKED_SENSORS) return;
+    this.announced.add(sensorId);
+    try {
+      await this.publisher.publishMessages(discoveryMessages(this.options, sensorId));
+    } catch (err) {
+      this.announced.delete(sensorId);
+      this.options.logger.warn({ sensorId, err }, 'home assistant discovery not published');
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import type { AedesPublishPacket, PublishPacket } from 'aedes';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.ts';
+import type { Reading } from '../types.ts';
+import { startBroker } from './broker.ts';
+import { MqttIngestSource } from './ingest.ts';
+
+type Deliver = (packet: AedesPublishPacket, done: () => void) => void;
+
+/** An in-memory stand-in for the Aedes subscribe/publish calls the source makes. */
+function fakeAedes() {
+  const subs = new Map<string, Deliver>();
+  const published: Array<{ topic: string; payload: string; retain: boolean }> = [];
+  return {
+    subs,
+    published,
+    subscribe: (topic: string, fn: Deliver, cb: () => void) => (subs.set(topic, fn), cb()),
+    unsubscribe: (topic: string, _fn: Deliver, cb: () => void) => (subs.delete(topic), cb()),
+    publish: (p: PublishPacket, cb: (err?: Error) => void) => (published.push({ topic: p.topic, payload: String(p.payload), retain: p.retain }), cb()),
+    send(topic: string, payload: string | Buffer): void {
+      subs.get('hygrocast/ingest/+')!({ topic, payload: Buffer.from(payload) } as AedesPublishPacket, () => {});
+    },
+  };
+}
+
+async function setup(maxPayloadBytes?: number) {
+  const aedes = fakeAedes();
+  const clock = new ManualClock(Date.UTC(2026, 4, 1));
+  const source = new MqttIngestSource(aedes, { prefix: 'hygrocast', clock, maxPayloadBytes });
+  const readings: Reading[] = [];
+  source.on('reading', (r) => readings.push(r));
+  await source.start();
+  return { aedes, clock, source, readings };
+}
+
+describe('MqttIngestSource', () => {
+  it('turns valid payloads into readings, numbering seq per sensor when absent', async () => {
+    const { aedes, clock, readings } = await setup();
+    aedes.send('hygrocast/ingest/attic', '{"humidity": 50}');
+    clock.advance(1000);
+    aedes.send('hygrocast/ingest/attic', '{"humidity": 51.5, "temperature": -3}');
+    aedes.send('hygrocast/ingest/porch', '{"humidity": 70}');
+    expect(readings.map((r) => [r.sensorId, r.seq, r.rh, r.tempC])).toEqual([
+      ['attic', 0, 50, null],
+      ['attic', 1, 51.5, -3],
+      ['porch', 0, 70, null],
+    ]);
+    expect(readings[1]).toMatchObject({ wallTimeMs: Date.UTC(2026, 4, 1) + 1000, uptimeMs: 1000, quality: [] });
+    expect(readings[0]!.bootId).toMatch(/^mqtt-/);
+  });
+
+  it('rejects and counts by reason, answering on the error topic (not retained)', async () => {
+    const { aedes, source, readings } = await setup(64);
+    aedes.send('hygrocast/ingest/attic', 'humid!');
+    aedes.send('hygrocast/ingest/attic', '{"humidity": 50, "humdity": 1}');
+    aedes.send('hygrocast/ingest/attic', '{"temperature": 20}');
+    aedes.send('hygrocast/ingest/attic', '{"humidity": 50, "time": "yesterday"}');
+    aedes.send('hygrocast/ingest/attic', JSON.stringify({ humidity: 50, boot_id: 'x'.repeat(80) }));
+    aedes.send('hygrocast/ingest/bridge', '{"humidity": 50}');
+    expect(readings).toEqual([]);
+    expect(source.rejectedCounts()).toEqual({ not_json: 1, invalid_payload: 3, too_large: 1, invalid_sensor_id: 1 });
+    expect(aedes.published.every((m) => !m.retain)).toBe(true);
+    const answers = aedes.published.map((m) => [m.topic, (JSON.parse(m.payload) as { reason: string; message: string })] as const);
+    expect(answers[1]![1].message).toMatch(/humdity/);
+    expect(answers[2]![1].message).toMatch(/^humidity:/);
+    expect(answers[3]![1].message).toMatch(/^time:/);
+    expect(answers[5]![0]).toBe('hygrocast/ingest/bridge/error');
+  });
+
+  it('stops listening on stop()', async () => {
+    const { aedes, source } = await setup();
+    await source.stop();
+    expect(aedes.subs.size).toBe(0);
+  });
+});
+
+describe('TLS listener options', () => {
+  it('a missing certificate file stops the start with BROKER_INVALID_OPTION naming the setting', async () => {
+    await expect(
+      startBroker({ host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }), tls: { port: 0, certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } }),
+    ).rejects.toMatchObject({ code: 'BROKER_INVALID_OPTION', message: expect.stringContaining('mqtt.tls.certFile') });
+  });
+});

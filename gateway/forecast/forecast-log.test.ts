@@ -1,0 +1,110 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.ts';
+import { GatewayBus } from '../events.ts';
+import type { Forecast } from '../types.ts';
+import { ForecastLog, ForecastScoring } from './forecast-log.ts';
+import type { ForecastErrorReport, TruthFn } from './forecast-log.ts';
+
+const STEP = 600_000;
+const BASE = Date.UTC(2026, 0, 1, 12, 0);
+
+function forecast(baseMs: number, rh: [number, number], sensorId = 'cellar'): Forecast {
+  return {
+    sensorId,
+    issuedAtMs: baseMs,
+    baseTimeMs: baseMs,
+    modelVersion: 'm1',
+    warmingUp: false,
+    points: [
+      { horizonS: 600, rh: rh[0], lower: rh[0] - 1, upper: rh[0] + 1 },
+      { horizonS: 1200, rh: rh[1], lower: rh[1] - 1, upper: rh[1] + 1 },
+    ],
+  };
+}
+
+describe('ForecastLog', () => {
+  let db: Database.Database;
+  let clock: ManualClock;
+  let log: ForecastLog;
+  const asked: [string, number, number][] = [];
+  /** Truth 50 %RH everywhere except no readings in steps ending at BASE + 3 steps. */
+  const truth: TruthFn = (s, from, to) => {
+    asked.push([s, from, to]);
+    return to === BASE + 3 * STEP ? null : 50;
+  };
+
+  beforeEach(() => {
+    db = new Database(':memory:');
+    clock = new ManualClock(BASE);
+    log = new ForecastLog({ db, clock, stepMs: STEP, errorWindowMs: 3_600_000 });
+    asked.length = 0;
+  });
+  afterEach(() => db.close());
+
+  it('scores each target step once its step has ended, against the mean over that step', () => {
+    log.record(forecast(BASE, [51, 53]));
+    expect(log.score(truth)).toEqual([]); // nothing due yet
+    clock.advance(STEP);
+    expect(log.score(truth)).toEqual(['cellar']);
+    expect(asked).toEqual([['cellar', BASE, BASE + STEP]]);
+    expect(log.rollingError('cellar').horizons).toEqual([
+      { horizon_s: 600, mae: 1, n: 1 },
+      { horizon_s: 1200, mae: null, n: 0 },
+    ]);
+    log.record(forecast(BASE + STEP, [49, 47]));
+    clock.advance(STEP);
+    log.score(truth);
+    // The step ending at BASE + 2 steps is the 1200 s target of the first and the 600 s of the second.
+    expect(log.rollingError('cellar').horizons).toEqual([
+      { horizon_s: 600, mae: 1, n: 2 },
+      { horizon_s: 1200, mae: 3, n: 1 },
+    ]);
+    expect(log.score(truth)).toEqual([]); // scored rows are not scored again
+  });
+
+  it('keeps the rows for the central server: missing truth is marked scored with NULL', () => {
+    log.record(forecast(BASE + STEP, [51, 52]));
+    clock.advance(3 * STEP);
+    log.score(truth);
+    const rows = db.prepare('SELECT horizon_s, rh, truth, scored_ms FROM forecasts ORDER BY horizon_s').all();
+    expect(rows).toEqual([
+      { horizon_s: 600, rh: 51, truth: 50, scored_ms: BASE + 3 * STEP },
+      { horizon_s: 1200, rh: 52, truth: null, scored_ms: BASE + 3 * STEP },
+    ]);
+  });
+
+  it('drops old targets from the rolling window and from storage after retention', () => {
+    const short = new ForecastLog({ db, clock, stepMs: STEP, errorWindowMs: 2 * STEP, retentionMs: 4 * STEP });
+    short.record(forecast(BASE, [52, 52]));
+    clock.advance(2 * STEP);
+    short.score(truth);
+    expect(short.rollingError('cellar').horizons.map((h) => h.n)).toEqual([1, 1]);
+    clock.advance(STEP);
+    expect(short.rollingError('cellar').horizons.map((h) => h.n)).toEqual([0, 1]);
+    clock.advance(4 * STEP);
+    short.score(truth);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM forecasts').get()).toEqual({ n: 0 });
+  });
+
+  it('ForecastScoring records bus forecasts and emits forecastError on its timer until stopped', () => {
+    const bus = new GatewayBus();
+    const reports: ForecastErrorReport[] = [];
+    bus.on('forecastError', (r) => reports.push(r));
+    const errors: unknown[] = [];
+    const scoring = new ForecastScoring({ log, bus, clock, truth, scoreIntervalMs: 60_000, onError: (e) => errors.push(e) });
+    scoring.start();
+    bus.emit('forecast', forecast(BASE, [50.5, 50]));
+    clock.advance(STEP);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ sensor: 'cellar', window_s: 3600, horizons: [{ horizon_s: 600, mae: 0.5, n: 1 }, { horizon_s: 1200, mae: null, n: 0 }] });
+    scoring.stop();
+    bus.emit('forecast', forecast(BASE + STEP, [55, 55]));
+    clock.advance(3 * STEP);
+    expect(reports).toHaveLength(1);
+    db.close();
+    scoring.scoreNow(); // a closed database is reported, not thrown
+    expect(errors).toHaveLength(1);
+    db = new Database(':memory:');
+  });
+});

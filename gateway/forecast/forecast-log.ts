@@ -1,0 +1,197 @@
+import type Database from 'better-sqlite3';
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { GatewayBus } from '../events.ts';
+import type { Forecast } from '../types.ts';
+
+/**
+ * Stores every forecast point in a `forecasts` table of the gateway's database and scores it
+ * against the truth once its target step has ended: truth = mean of the sensor's usable
+ * readings in the target step [target - step, target) (the contract's resampling rule), so
+ * the error is what `npm run model -- eval` measures. The table is the record the central
+ * server reads (`truth` NULL + `scored_at` set = no usable reading in the target step).
+ *
+ * The table is this module's own (created if missing, never migrated by the store), so the
+ * readings schema and its migrations stay untouched.
+ */
+
+export interface HorizonError {
+  horizon_s: number;
+  /** Mean absolute error in %RH over the window, null when nothing was scored yet. */
+  mae: number | null;
+  /** Forecasts scored in the window. */
+  n: number;
+}
+
+/** Published retained on `<prefix>/<sensor>/forecast_error` and on the bus as `forecastError`. */
+export interface ForecastErrorReport {
+  sensor: string;
+  /** Rolling window over target times, s. */
+  window_s: number;
+  horizons: HorizonError[];
+  /** ISO time of the computation (gateway clock). */
+  updated_at: string;
+}
+
+/** Mean of the sensor's usable readings with fromMs <= t < toMs, or null when there are none. */
+export type TruthFn = (sensorId: string, fromMs: number, toMs: number) => number | null;
+
+export interface ForecastLogOptions {
+  db: Database.Database;
+  clock: Clock;
+  /** The model step, ms: a target's truth is the mean over [target - stepMs, target). */
+  stepMs: number;
+  /** Rolling error window over target times, ms. Default 86 400 000 (24 h: one daily cycle). */
+  errorWindowMs?: number;
+  /** Forecast rows whose target is older than this are deleted, ms. Default 7 days (about 5,000 rows per sensor and day at 36 horizons; the central server syncs well within that). */
+  retentionMs?: number;
+  /** Target steps scored per score() call; bounds the work of one pass. Default 2000. */
+  maxScoredPerPass?: number;
+}
+
+export const DEFAULT_ERROR_WINDOW_MS = 86_400_000;
+export const DEFAULT_FORECAST_RETENTION_MS = 7 * 86_400_000;
+export const DEFAULT_MAX_SCORED_PER_PASS = 2000;
+
+export class ForecastLog {
+  private readonly windowMs: number;
+  private readonly retentionMs: number;
+  private readonly maxPerPass: number;
+  private readonly insert: Database.Statement;
+  private readonly due: Database.Statement;
+  private readonly setTruth: Database.Statement;
+  private readonly errors: Database.Statement;
+  private readonly horizons: Database.Statement;
+  private readonly prune: Database.Statement;
+
+  constructor(private readonly opts: ForecastLogOptions) {
+    this.windowMs = opts.errorWindowMs ?? DEFAULT_ERROR_WINDOW_MS;
+    this.retentionMs = opts.retentionMs ?? DEFAULT_FORECAST_RETENTION_MS;
+    this.maxPerPass = opts.maxScoredPerPass ?? DEFAULT_MAX_SCORED_PER_PASS;
+    if (!(opts.stepMs > 0)) throw new RangeError(`stepMs must be positive, got ${opts.stepMs}`);
+    opts.db.exec(`CREATE TABLE IF NOT EXISTS forecasts (
+      sensor_id TEXT NOT NULL,
+      base_ms INTEGER NOT NULL,
+      horizon_s INTEGER NOT NULL,
+      target_ms INTEGER NOT NULL,
+      rh REAL NOT NULL,
+      lower REAL NOT NULL,
+      upper REAL NOT NULL,
+      model_version TEXT NOT NULL,
+      issued_ms INTEGER NOT NULL,
+      truth REAL,
+      scored_ms INTEGER,
+      PRIMARY KEY (sensor_id, base_ms, horizon_s)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS forecasts_unscored ON forecasts (target_ms) WHERE scored_ms IS NULL;
+    CREATE INDEX IF NOT EXISTS forecasts_target ON forecasts (sensor_id, target_ms);`);
+    const db = opts.db;
+    // A re-forecast of the same base step (e.g. after a restart) replaces the earlier one.
+    this.insert = db.prepare(`INSERT OR REPLACE INTO forecasts (sensor_id, base_ms, horizon_s, target_ms, rh, lower, upper, model_version, issued_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.due = db.prepare(`SELECT DISTINCT sensor_id AS sensorId, target_ms AS targetMs FROM forecasts
+      WHERE scored_ms IS NULL AND target_ms <= ? ORDER BY target_ms LIMIT ?`);
+    this.setTruth = db.prepare('UPDATE forecasts SET truth = ?, scored_ms = ? WHERE sensor_id = ? AND target_ms = ? AND scored_ms IS NULL');
+    this.errors = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n FROM forecasts
+      WHERE sensor_id = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
+    this.horizons = db.prepare('SELECT DISTINCT horizon_s AS horizonS FROM forecasts WHERE sensor_id = ? AND base_ms = (SELECT MAX(base_ms) FROM forecasts WHERE sensor_id = ?) ORDER BY horizon_s');
+    this.prune = db.prepare('DELETE FROM forecasts WHERE target_ms < ?');
+  }
+
+  record(f: Forecast): void {
+    const tx = this.opts.db.transaction(() => {
+      for (const p of f.points) {
+        this.insert.run(f.sensorId, f.baseTimeMs, p.horizonS, f.baseTimeMs + p.horizonS * 1000, p.rh, p.lower, p.upper, f.modelVersion, f.issuedAtMs);
+      }
+    });
+    tx();
+  }
+
+  /**
+   * Scores forecasts whose target step has ended (at most maxScoredPerPass target steps; the
+   * rest wait for the next call) and prunes rows past retention. Returns the sensors scored.
+   */
+  score(truth: TruthFn): string[] {
+    const now = this.opts.clock.now();
+    const rows = this.due.all(now, this.maxPerPass) as { sensorId: string; targetMs: number }[];
+    const sensors = new Set<string>();
+    const tx = this.opts.db.transaction(() => {
+      for (const r of rows) {
+        const t = truth(r.sensorId, r.targetMs - this.opts.stepMs, r.targetMs);
+        this.setTruth.run(t, now, r.sensorId, r.targetMs);
+        if (t !== null) sensors.add(r.sensorId);
+      }
+      this.prune.run(now - this.retentionMs);
+    });
+    tx();
+    return [...sensors];
+  }
+
+  /** Rolling MAE per horizon over targets in the last errorWindowMs, every horizon of the latest forecast listed. */
+  rollingError(sensorId: string): ForecastErrorReport {
+    const now = this.opts.clock.now();
+    const scored = new Map((this.errors.all(sensorId, now - this.windowMs) as { horizonS: number; mae: number; n: number }[]).map((r) => [r.horizonS, r]));
+    const all = new Set([...(this.horizons.all(sensorId, sensorId) as { horizonS: number }[]).map((r) => r.horizonS), ...scored.keys()]);
+    return {
+      sensor: sensorId,
+      window_s: this.windowMs / 1000,
+      horizons: [...all]
+        .sort((a, b) => a - b)
+        .map((h) => {
+          const s = scored.get(h);
+          return { horizon_s: h, mae: s ? Math.round(s.mae * 10_000) / 10_000 : null, n: s?.n ?? 0 };
+        }),
+      updated_at: new Date(now).toISOString(),
+    };
+  }
+}
+
+export interface ForecastScoringOptions {
+  log: ForecastLog;
+  bus: GatewayBus;
+  clock: Clock;
+  truth: TruthFn;
+  /** How often due forecasts are scored, ms. Default 60 000 (a 10-min step is scored within a minute). */
+  scoreIntervalMs?: number;
+  /** One error route: storage failures land here, forecasting and readings carry on. */
+  onError: (err: unknown) => void;
+}
+
+export const DEFAULT_SCORE_INTERVAL_MS = 60_000;
+
+/**
+ * Lifecycle around a ForecastLog: records every `forecast` from the bus, scores on a timer,
+ * and emits `forecastError` with the new rolling error of each sensor that got a new score.
+ */
+export class ForecastScoring {
+  private timer: TimerHandle | null = null;
+  private readonly onForecast = (f: Forecast): void => {
+    try {
+      this.opts.log.record(f);
+    } catch (err) {
+      this.opts.onError(err);
+    }
+  };
+
+  constructor(private readonly opts: ForecastScoringOptions) {}
+
+  start(): void {
+    this.opts.bus.on('forecast', this.onForecast);
+    this.timer = this.opts.clock.setInterval(() => this.scoreNow(), this.opts.scoreIntervalMs ?? DEFAULT_SCORE_INTERVAL_MS);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.opts.bus.off('forecast', this.onForecast);
+    if (this.timer) this.opts.clock.clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One scoring pass; never throws (errors go to onError). */
+  scoreNow(): void {
+    try {
+      for (const sensorId of this.opts.log.score(this.opts.truth)) this.opts.bus.emit('forecastError', this.opts.log.rollingError(sensorId));
+    } catch (err) {
+      this.opts.onError(err);
+    }
+  }
+}

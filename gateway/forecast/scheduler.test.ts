@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.ts';
+import { GatewayBus } from '../events.ts';
+import { MemoryStore } from '../store/memory-store.ts';
+import type { Forecast, QualityFlag, Reading } from '../types.ts';
+import type { Forecaster, HistoryPoint, NoForecast } from './forecaster.ts';
+import { ForecastScheduler } from './scheduler.ts';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 5);
+
+/** Records what it was asked and answers with a flat forecast. */
+class FakeForecaster implements Forecaster {
+  readonly info = { version: 'fake', path: 'fake.onnx', stepS: 600, windowSteps: 6, horizonsS: [600], intervalLevel: 0.8 };
+  calls: HistoryPoint[][] = [];
+  async forecast(sensorId: string, history: HistoryPoint[], nowMs: number): Promise<Forecast | NoForecast> {
+    this.calls.push(history);
+    return { sensorId, issuedAtMs: nowMs, baseTimeMs: nowMs, modelVersion: 'fake', warmingUp: false, points: [{ horizonS: 600, rh: 50, lower: 49, upper: 51 }] };
+  }
+  async close(): Promise<void> {}
+}
+
+function reading(seq: number, quality: QualityFlag[] = []): Reading {
+  return { sensorId: 'cellar', bootId: 'b', seq, uptimeMs: seq * 1000, wallTimeMs: T0 - 60_000 + seq * 1000, rh: 50, tempC: 10, quality };
+}
+
+function setup(trusted: { value: boolean }) {
+  const clock = new ManualClock(T0);
+  const store = new MemoryStore();
+  const bus = new GatewayBus();
+  const forecaster = new FakeForecaster();
+  const refusals: NoForecast[] = [];
+  const forecasts: Forecast[] = [];
+  bus.on('noForecast', (n) => refusals.push(n));
+  bus.on('forecast', (f) => forecasts.push(f));
+  const errors: unknown[] = [];
+  const scheduler = new ForecastScheduler({ store, forecaster, bus, clock, checkIntervalMs: 1000, clockTrusted: () => trusted.value, onError: (e) => errors.push(e) });
+  return { clock, store, forecaster, refusals, forecasts, errors, scheduler };
+}
+
+describe('ForecastScheduler refusals', () => {
+  it('says clock_untrusted instead of forecasting while the wall clock is not trusted, then forecasts', async () => {
+    const trusted = { value: false };
+    const s = setup(trusted);
+    for (let i = 0; i < 5; i++) s.store.append(reading(i));
+    await s.scheduler.cycle();
+    expect(s.refusals.map((r) => r.reason)).toEqual(['clock_untrusted']);
+    expect(s.forecaster.calls).toHaveLength(0);
+    trusted.value = true;
+    await s.scheduler.cycle();
+    expect(s.forecasts).toHaveLength(1);
+    expect(s.scheduler.latestNoForecast('cellar')).toBeNull();
+    expect(s.errors).toEqual([]);
+  });
+
+  it("says stuck_sensor when the newest reading is flagged 'stuck', and recovers when it is not", async () => {
+    const s = setup({ value: true });
+    for (let i = 0; i < 4; i++) s.store.append(reading(i));
+    s.store.append(reading(4, ['stuck']));
+    await s.scheduler.cycle();
+    expect(s.refusals).toMatchObject([{ sensorId: 'cellar', reason: 'stuck_sensor' }]);
+    expect(s.refusals[0]?.detail).toMatch(/stuck/);
+    expect(s.forecaster.calls).toHaveLength(0);
+    s.store.append(reading(5));
+    await s.scheduler.cycle();
+    expect(s.forecasts).toHaveLength(1);
+    // Faulty readings never reach the model.
+    expect(s.forecaster.calls[0]).toHaveLength(5);
+  });
+});

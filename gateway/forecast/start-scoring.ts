@@ -1,0 +1,48 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../clock.ts';
+import type { GatewayBus } from '../events.ts';
+import { DB_FILE_NAME } from '../store/sqlite-store.ts';
+import type { ReadingStore } from '../store/store.ts';
+import { ForecastLog, ForecastScoring } from './forecast-log.ts';
+import type { TruthFn } from './forecast-log.ts';
+import { toHistory } from './scheduler.ts';
+
+/**
+ * How long this module's connection waits for the store's writer, ms. Short: better-sqlite3
+ * blocks the event loop while it waits, and a missed scoring pass is simply retried.
+ */
+const BUSY_TIMEOUT_MS = 250;
+
+export interface StartScoringOptions {
+  /** The gateway's data folder; the `forecasts` table lives in its hygrocast.db. */
+  dataDir: string;
+  store: ReadingStore;
+  bus: GatewayBus;
+  clock: Clock;
+  stepMs: number;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * Opens a second connection to the store's database file (WAL allows a reader and a writer
+ * side by side) for the forecasts table, and starts recording and scoring. The truth of a
+ * target step is the mean of the sensor's usable readings in it, with the same faulty-flag
+ * rule as the forecaster's input (scheduler.ts toHistory).
+ */
+export function startForecastScoring(o: StartScoringOptions): { stop(): void } {
+  const db = new Database(path.join(o.dataDir, DB_FILE_NAME), { timeout: BUSY_TIMEOUT_MS });
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const truth: TruthFn = (sensorId, fromMs, toMs) => {
+    const points = toHistory(o.store.recent(sensorId, fromMs)).filter((p) => p.tMs < toMs);
+    return points.length === 0 ? null : points.reduce((s, p) => s + p.rh, 0) / points.length;
+  };
+  const scoring = new ForecastScoring({ log: new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs }), bus: o.bus, clock: o.clock, truth, onError: o.onError });
+  scoring.start();
+  return {
+    stop: () => {
+      scoring.stop();
+      db.close();
+    },
+  };
+}

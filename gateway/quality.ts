@@ -1,0 +1,120 @@
+import { systemClock } from './clock.ts';
+import type { Clock } from './clock.ts';
+import type { QualityFlag, Reading } from './types.ts';
+
+/** Physical ranges (same as the wire protocol's, so a serial reading never gets this flag). */
+export const RH_RANGE = { min: 0, max: 100 } as const;
+export const TEMP_RANGE_C = { min: -40, max: 125 } as const;
+
+export interface QualityOptions {
+  /**
+   * A reading is `stuck` when its RH equals, exactly, every RH of the same sensor for longer than
+   * this, in ms. Default 30 min: at the wire's 0.01 %RH resolution a live sensor's noise changes the
+   * value within minutes even in a still room, while a dead one (RH_6 from 2016-04-09 in the
+   * appliances data) repeats it for days.
+   */
+  stuckWindowMs?: number;
+  /** A jump larger than this between consecutive RH readings of a sensor is a `spike`, in %RH. Default 15. */
+  spikeThresholdRh?: number;
+  /** A reading whose wallTimeMs is older than this at assessment is `stale`, in ms. Default 60 000. */
+  staleAfterMs?: number;
+  /** Sensors tracked at once; beyond it the least recently seen is forgotten. Default 1024. */
+  maxSensors?: number;
+  /** Default systemClock. */
+  clock?: Clock;
+}
+
+export const DEFAULT_STUCK_WINDOW_MS = 30 * 60_000;
+export const DEFAULT_SPIKE_THRESHOLD_RH = 15;
+export const DEFAULT_STALE_AFTER_MS = 60_000;
+export const DEFAULT_MAX_QUALITY_SENSORS = 1024;
+
+interface SensorState {
+  lastRh: number;
+  /** wallTimeMs of the first reading of the current run of identical values. */
+  runStartMs: number;
+  /** Set by noteLinkGap: the next reading follows a gap in the link. */
+}
+
+/**
+ * Data quality flags, per sensor, from the readings alone (pure logic, no I/O):
+ * - out_of_range: RH outside 0..100 %RH or temperature outside -40..125 °C;
+ * - stuck: same RH for longer than stuckWindowMs (flagged from the moment the window is exceeded;
+ *   readings already passed on are not revised);
+ * - spike: |RH - previous RH| > spikeThresholdRh;
+ * - stale: wallTimeMs older than staleAfterMs, or the first reading after noteLinkGap.
+ * Flags the reading already carries (sensor_error from the firmware) are kept. A reading without
+ * RH (sensor error) neither starts nor breaks a stuck run.
+ */
+export class QualityChecker {
+  private readonly stuckWindowMs: number;
+  private readonly spikeThresholdRh: number;
+  private readonly staleAfterMs: number;
+  private readonly maxSensors: number;
+  private readonly clock: Clock;
+  private readonly sensors = new Map<string, SensorState>();
+  private readonly gapPending = new Set<string>();
+
+  constructor(options: QualityOptions = {}) {
+    this.stuckWindowMs = positive('stuckWindowMs', options.stuckWindowMs ?? DEFAULT_STUCK_WINDOW_MS);
+    this.spikeThresholdRh = positive('spikeThresholdRh', options.spikeThresholdRh ?? DEFAULT_SPIKE_THRESHOLD_RH);
+    this.staleAfterMs = positive('staleAfterMs', options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
+    this.maxSensors = positive('maxSensors', options.maxSensors ?? DEFAULT_MAX_QUALITY_SENSORS);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The link that carried these sensors went down: their next reading is flagged stale. */
+  noteLinkGap(sensorIds: readonly string[]): void {
+    for (const id of sensorIds) {
+      if (this.gapPending.size >= this.maxSensors) break;
+      this.gapPending.add(id);
+    }
+  }
+
+  /** Returns the reading with its flags (a new object when flags were added; the input is not modified). */
+  assess(reading: Reading): Reading {
+    const flags = new Set<QualityFlag>(reading.quality);
+    if (outOfRange(reading)) flags.add('out_of_range');
+    const afterGap = this.gapPending.delete(reading.sensorId);
+    if (afterGap || this.clock.now() - reading.wallTimeMs > this.staleAfterMs) flags.add('stale');
+    if (reading.rh !== null && !flags.has('out_of_range')) this.track(reading.sensorId, reading.rh, reading.wallTimeMs, flags);
+    if (flags.size === reading.quality.length) return reading;
+    return { ...reading, quality: [...flags] };
+  }
+
+  private track(sensorId: string, rh: number, timeMs: number, flags: Set<QualityFlag>): void {
+    const state = this.sensors.get(sensorId);
+    if (!state) {
+      this.remember(sensorId, { lastRh: rh, runStartMs: timeMs });
+      return;
+    }
+    if (Math.abs(rh - state.lastRh) > this.spikeThresholdRh) flags.add('spike');
+    if (rh === state.lastRh) {
+      if (timeMs - state.runStartMs > this.stuckWindowMs) flags.add('stuck');
+    } else {
+      state.lastRh = rh;
+      state.runStartMs = timeMs;
+    }
+    // Re-insert so Map order is least-recently-seen first, which is what eviction drops.
+    this.sensors.delete(sensorId);
+    this.sensors.set(sensorId, state);
+  }
+
+  private remember(sensorId: string, state: SensorState): void {
+    if (this.sensors.size >= this.maxSensors) {
+      const oldest = this.sensors.keys().next().value;
+      if (oldest !== undefined) this.sensors.delete(oldest);
+    }
+    this.sensors.set(sensorId, state);
+  }
+}
+
+function outOfRange(r: Reading): boolean {
+  if (r.rh !== null && !(r.rh >= RH_RANGE.min && r.rh <= RH_RANGE.max)) return true;
+  return r.tempC !== null && !(r.tempC >= TEMP_RANGE_C.min && r.tempC <= TEMP_RANGE_C.max);
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw Object.assign(new RangeError(`quality option ${name} must be a positive number, got ${value}`), { code: 'EINVALID_OPTION' });
+  return value;
+}

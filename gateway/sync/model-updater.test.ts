@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCentral, type CentralApp } from '../../central/app.ts';
+import { generateSigningKeys, privateKeyFromPem } from '../../central/manifest.ts';
+import { encodeModel } from '../../models/onnx-file.ts';
+import { buildRidgeModel } from '../../models/ridge-onnx.ts';
+import { persistenceWeights, testContract } from '../../models/test-fixtures.ts';
+import { registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig } from '../../test/sync-helpers.ts';
+import { ModelUpdater } from './model-updater.ts';
+
+const keys = generateSigningKeys();
+const key = privateKeyFromPem(keys.privateKeyPem);
+
+function model(version: string): { bytes: Uint8Array; contract: ReturnType<typeof testContract> } {
+  const contract = testContract({ modelVersion: version });
+  return { bytes: encodeModel(buildRidgeModel(persistenceWeights(contract.windowSteps, contract.horizonsS.length), contract)), contract };
+}
+
+describe('ModelUpdater', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('pulls a changed model, verifies it, keeps the previous one, refuses a corrupted one and reports each outcome', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-updater-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const central: CentralApp = await startCentral(testCentralConfig(0, path.join(dir, 'central')));
+    cleanups.push(() => central.stop());
+    const token = await registerGateway(central.port, 'gw');
+    const gatewayModels = path.join(dir, 'gateway-models');
+    const updater = new ModelUpdater({ url: `http://127.0.0.1:${central.port}`, token, pinnedPublicKeyPem: keys.publicKeyPem, modelsDir: gatewayModels });
+
+    expect(await updater.check()).toEqual({ kind: 'none' });
+    const v1 = model('v1');
+    central.registry.addCandidate(v1.bytes, v1.contract, {}, key, 1);
+    central.registry.promote('v1', 2);
+    expect(await updater.check()).toMatchObject({ kind: 'verified', version: 'v1' });
+    expect(await updater.check()).toEqual({ kind: 'unchanged' });
+
+    const v2 = model('v2');
+    central.registry.addCandidate(v2.bytes, v2.contract, {}, key, 3);
+    central.registry.promote('v2', 4);
+    const artifact = path.join(dir, 'central', 'models', 'v2.onnx');
+    const damaged = fs.readFileSync(artifact);
+    damaged[damaged.length - 3]! ^= 0x55;
+    fs.writeFileSync(artifact, damaged);
+    expect(await updater.check()).toMatchObject({ kind: 'rejected', version: 'v2', code: 'MODEL_CORRUPT' });
+
+    expect(fs.readdirSync(gatewayModels).sort()).toEqual(['v1.manifest.json', 'v1.onnx']);
+    expect(Buffer.compare(fs.readFileSync(path.join(gatewayModels, 'v1.onnx')), Buffer.from(v1.bytes))).toBe(0);
+    const reports = await central.storage.reports('gw', 10);
+    expect(reports.map((r) => [r.modelVersion, r.outcome])).toEqual([
+      ['v2', 'rejected_model_corrupt'],
+      ['v1', 'verified'],
+    ]);
+  });
+});

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ModelManifest } from '../../central/manifest.ts';
+import { publicKeyFromPem } from '../../central/manifest.ts';
+import type { ModelContract } from '../../models/contract.ts';
+import { MAX_MODEL_BYTES } from '../../models/onnx-file.ts';
+import { ModelVerifyError, verifyModel } from './model-verify.ts';
+
+export interface ModelUpdaterOptions {
+  /** Base URL of the central server. */
+  url: string;
+  token: string;
+  /** The central server's Ed25519 public key (SPKI PEM), pinned at install time. */
+  pinnedPublicKeyPem: string;
+  /** Folder for verified models: <version>.onnx and <version>.manifest.json. Previous models stay. */
+  modelsDir: string;
+  /** Time to wait for each request, in ms. Default 30 000. */
+  requestTimeoutMs?: number;
+}
+
+export type UpdateOutcome =
+  | { kind: 'unchanged' } // 304 or the version already verified here
+  | { kind: 'none' } // the server has no production model
+  | { kind: 'verified'; version: string; file: string; contract: ModelContract }
+  | { kind: 'rejected'; version: string; code: ModelVerifyError['code']; message: string };
+
+/**
+ * Pulls the central server's production model when it changed (If-None-Match on the manifest),
+ * verifies it (gateway/sync/model-verify.ts) and keeps it on disk next to the previous ones, and
+ * reports the outcome to POST /v1/reports. It never touches the model in use: deciding to run
+ * the new model (shadow, promote, roll back) is the caller's step after 'verified'.
+ * check() rejects on transport errors (fetch errors, unexpected HTTP status) and on a manifest whose
+ * version is not a safe file name; every verification failure is an outcome, not a rejection.
+ */
+export class ModelUpdater {
+  private etag: string | null = null;
+  private readonly key;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly o: ModelUpdaterOptions) {
+    this.key = publicKeyFromPem(o.pinnedPublicKeyPem);
+    this.timeoutMs = o.requestTimeoutMs ?? 30_000;
+    fs.mkdirSync(o.modelsDir, { recursive: true });
+  }
+
+  async check(): Promise<UpdateOutcome> {
+    const res = await this.get('/v1/models/manifest', this.etag);
+    if (res.status === 304) return { kind: 'unchanged' };
+    if (res.status === 404) return { kind: 'none' };
+    if (res.status !== 200) throw new Error(`manifest request answered ${res.status}`);
+    const manifest = (await res.json()) as ModelManifest;
+    const etag = res.headers.get('etag');
+    const file = path.join(this.o.modelsDir, `${safeName(manifest.version)}.onnx`);
+    if (fs.existsSync(file)) {
+      this.etag = etag;
+      return { kind: 'unchanged' };
+    }
+    const art = await this.get(`/v1/models/${encodeURIComponent(manifest.version)}/artifact`, null);
+    if (art.status !== 200) throw new Error(`artifact request answered ${art.status}`);
+    const declared = Number(art.headers.get('content-length') ?? 0);
+    if (declared > MAX_MODEL_BYTES) throw new Error(`artifact of ${declared} bytes exceeds ${MAX_MODEL_BYTES}`);
+    const bytes = new Uint8Array(await art.arrayBuffer());
+    let outcome: UpdateOutcome;
+    try {
+      const contract = await verifyModel(manifest, bytes, this.key);
+      writeAtomic(`${file.slice(0, -5)}.manifest.json`, Buffer.from(JSON.stringify(manifest)));
+      writeAtomic(file, bytes);
+      outcome = { kind: 'verified', version: manifest.version, file, contract };
+    } catch (err) {
+      if (!(err instanceof ModelVerifyError)) throw err;
+      outcome = { kind: 'rejected', version: String(manifest.version), code: err.code, message: err.message };
+    }
+    // A rejected manifest is remembered too, so an unchanged bad model is not downloaded again.
+    this.etag = etag;
+    await this.report(outcome);
+    return outcome;
+  }
+
+  private async report(outcome: UpdateOutcome): Promise<void> {
+    if (outcome.kind !== 'verified' && outcome.kind !== 'rejected') return;
+    const body = { kind: 'rollout', modelVersion: outcome.version.slice(0, 128) || '?', outcome: outcome.kind === 'verified' ? 'verified' : `rejected_${outcome.code}`.toLowerCase() };
+    // Reporting is best effort: a lost report must not undo a verified download.
+    await fetch(new URL('/v1/reports', this.o.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    }).catch(() => undefined);
+  }
+
+  private get(pathName: string, etag: string | null): Promise<Response> {
+    return fetch(new URL(pathName, this.o.url), {
+      headers: { authorization: `Bearer ${this.o.token}`, ...(etag ? { 'if-none-match': etag } : {}) },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+  }
+}
+
+function safeName(version: string): string {
+  if (typeof version !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new ModelVerifyError('MODEL_CONTRACT_INCOMPATIBLE', `model version ${JSON.stringify(version)} is not a safe file name`);
+  return version;
+}
+
+function writeAtomic(file: string, bytes: Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,102 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { nanModel, tempDir, testContract } from '../models/test-fixtures.ts';
+import type { TempDir } from '../models/test-fixtures.ts';
+import { startGatewayProcess, waitFor } from './gateway-process.ts';
+import type { GatewayProcess } from './gateway-process.ts';
+
+/**
+ * A broken model at the gateway level: forecast.modelPath points at a contract-valid model that
+ * answers NaN. The gateway must say why there is no forecast (invalid_output) and keep
+ * storing and serving readings.
+ */
+describe('gateway with a model that returns NaN', () => {
+  let gw: GatewayProcess | null = null;
+  let models: TempDir | null = null;
+
+  afterEach(async () => {
+    if (gw) {
+      await gw.stop();
+      gw.cleanup();
+    }
+    gw = null;
+    await models?.remove();
+    models = null;
+  });
+
+  it('reports invalid_output, keeps publishing readings, and stores nothing as a forecast', async () => {
+    models = await tempDir();
+    const modelPath = await models.write('nan.onnx', nanModel(testContract()));
+    gw = await startGatewayProcess({
+      sources: [{ type: 'sim', sensors: ['sim-1'], intervalMs: 200, seed: 3 }],
+      store: { flushIntervalMs: 200 },
+      mqtt: { enabled: false },
+      clock: { trusted: 'always' },
+      forecast: { modelPath, checkIntervalMs: 200, alerts: [{ sensor: '*', above: 60 }] },
+    });
+    const base = `http://127.0.0.1:${gw.dashboardPort}`;
+    const get = async (p: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const res = await fetch(base + p);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    let refusal: { status: number; body: Record<string, unknown> } | null = null;
+    await waitFor(() => {
+      void get('/api/forecast/sim-1').then((r) => (refusal = r));
+      return (refusal as { body: Record<string, unknown> } | null)?.body.reason === 'invalid_output';
+    }, 'the NaN model to be reported as invalid_output');
+    expect(refusal).toMatchObject({ status: 404, body: { reason: 'invalid_output' } });
+    expect(String((refusal as unknown as { body: { detail: unknown } }).body.detail)).toMatch(/NaN|not a humidity/);
+    const first = await get('/api/readings/sim-1?since=0');
+    const count = (first.body.readings as unknown[]).length;
+    expect(count).toBeGreaterThan(0);
+    await waitFor(() => {
+      void get('/api/readings/sim-1?since=0').then((r) => (first.body = r.body));
+      return (first.body.readings as unknown[]).length >= count + 5;
+    }, 'readings to keep flowing after the model failed');
+    expect(gw.child.exitCode).toBeNull();
+    expect(await gw.stop()).toBe(0);
+    expect(forecastRows(gw.dataDir)).toBe(0);
+  }, 40_000);
+
+  it('with the shipped model, forecasts are served and stored, and a likely crossing publishes a retained alert', async () => {
+    gw = await startGatewayProcess({
+      sources: [{ type: 'sim', sensors: ['sim-1'], intervalMs: 200, seed: 3 }],
+      store: { flushIntervalMs: 200 },
+      clock: { trusted: 'always' },
+      // Any indoor humidity is likely above 1 %RH: the alert must fire on the first forecast.
+      forecast: { checkIntervalMs: 200, alerts: [{ sensor: 'sim-1', above: 1 }] },
+    });
+    const url = `http://127.0.0.1:${gw.dashboardPort}/api/forecast/sim-1`;
+    let status = 0;
+    await waitFor(() => {
+      void fetch(url).then((r) => (status = r.status));
+      return status === 200;
+    }, 'a forecast from the shipped model');
+    const client = mqtt.connect({ host: '127.0.0.1', port: gw.mqttPort, reconnectPeriod: 0 });
+    const alerts: Record<string, unknown>[] = [];
+    try {
+      client.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+      await client.subscribeAsync('hygrocast/sim-1/alert');
+      await waitFor(() => alerts.length > 0, 'the retained alert');
+    } finally {
+      await client.endAsync();
+    }
+    expect(alerts[0]).toMatchObject({ sensor: 'sim-1', state: 'on', threshold: 1, direction: 'above', horizon_s: 600, probability_min: 0.1 });
+    expect(await gw.stop()).toBe(0);
+    // One row per horizon of each forecast (a step boundary during the test may add a second one).
+    const rows = forecastRows(gw.dataDir);
+    expect(rows).toBeGreaterThanOrEqual(36);
+    expect(rows % 36).toBe(0);
+  }, 40_000);
+});
+
+function forecastRows(dataDir: string): number {
+  const db = new Database(path.join(dataDir, 'hygrocast.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM forecasts').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../gateway/broker/auth.ts';
+import { startGatewayProcess, type GatewayProcess } from './gateway-process.ts';
+import { requireTool } from './prereq.ts';
+
+/**
+ * The MQTT surface of the gateway as a process, configured from YAML: a user publishes a reading
+ * with mosquitto_pub, the `sensors` command then lists the sensor from the store, and Home
+ * Assistant discovery configs are retained for it, readable anonymously.
+ */
+const pub = requireTool('mosquitto_pub');
+
+function mosquittoPub(port: number, args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(pub!, ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+}
+
+describe.skipIf(pub === null)('gateway MQTT surface', () => {
+  let gw: GatewayProcess | null = null;
+  const clients: mqtt.MqttClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    gw?.cleanup();
+    gw = null;
+  });
+
+  it('stores an ingested reading, answers commands and announces it to Home Assistant', async () => {
+    gw = await startGatewayProcess({
+      sources: [{ type: 'sim', sensors: ['sim-1'], intervalMs: 1000 }],
+      mqtt: {
+        host: '127.0.0.1',
+        port: 0,
+        users: [{ username: 'node', passwordHash: hashPassword('red'), publish: ['hygrocast/ingest/+', 'hygrocast/bridge/request/+'], subscribe: ['hygrocast/#'] }],
+      },
+      dashboard: { enabled: false },
+      forecast: { enabled: false },
+    });
+    const port = gw.mqttPort;
+    expect(await mosquittoPub(port, ['-u', 'node', '-P', 'red', '-t', 'hygrocast/ingest/attic', '-m', '{"humidity": 55.5, "seq": 3}'])).toBe(0);
+
+    const user = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: 'node', password: 'red', reconnectPeriod: 0 });
+    clients.push(user);
+    const responses: Array<Record<string, unknown>> = [];
+    user.on('message', (_t, p) => responses.push(JSON.parse(p.toString()) as Record<string, unknown>));
+    await user.subscribeAsync('hygrocast/bridge/response/+');
+    await expect
+      .poll(
+        async () => {
+          await user.publishAsync('hygrocast/bridge/request/sensors', JSON.stringify({ id: responses.length }));
+          await new Promise((r) => setTimeout(r, 100));
+          return responses.some((r) => r.ok === true && JSON.stringify(r.data).includes('"attic"'));
+        },
+        { timeout: 10_000, interval: 200 },
+      )
+      .toBe(true);
+
+    const anonymous = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    clients.push(anonymous);
+    const configs = new Set<string>();
+    anonymous.on('message', (t) => configs.add(t));
+    await anonymous.subscribeAsync('homeassistant/#');
+    const wanted = ['attic', 'sim-1'].map((id) => `homeassistant/sensor/hygrocast_hygrocast/${id}_humidity/config`);
+    await expect.poll(() => wanted.filter((t) => configs.has(t)), { timeout: 10_000 }).toEqual(wanted);
+
+    // Anonymous clients are read-only: a publish to ingest disconnects them and stores nothing.
+    const closed = new Promise<void>((resolve) => anonymous.once('close', () => resolve()));
+    anonymous.publish('hygrocast/ingest/forged', '{"humidity": 1}');
+    await closed;
+    responses.length = 0;
+    await user.publishAsync('hygrocast/bridge/request/sensors', '{"id":"last"}');
+    await expect.poll(() => responses.find((r) => r.id === 'last')).toBeDefined();
+    expect(JSON.stringify(responses.find((r) => r.id === 'last')!.data)).not.toContain('forged');
+  }, 40_000);
+});
