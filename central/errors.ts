@@ -1,3 +1,5 @@
+import { CodedError } from '../gateway/coded-error.ts';
+
 /** Codes the central server's callers branch on (HTTP handlers map them to status codes). */
 export type CentralErrorCode =
   | 'CENTRAL_GATEWAY_EXISTS' // registration of a gateway id that is already registered
@@ -6,14 +8,6 @@ export type CentralErrorCode =
   | 'CENTRAL_CONFIG_INVALID' // config file or environment refused (every problem listed)
   | 'CENTRAL_STORAGE_FAILED'; // the database refused a write; nothing of that batch was stored
 
-export class CentralError extends Error {
+export class CentralError extends CodedError<CentralErrorCode> {
   override readonly name = 'CentralError';
-
-  constructor(
-    readonly code: CentralErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Clock } from '../gateway/clock.ts';
 import type { Reading } from '../gateway/types.ts';
 import { bearerToken, hashToken, newToken, sameToken } from './auth.ts';
-import { errorCodeOf } from './error-code.ts';
+import { errorCode as errorCodeOf } from '../gateway/coded-error.ts';
 import { DEFAULT_MAX_INFLATED_BYTES, httpError, registerGzipJson } from './ingest-body.ts';
 import type { ModelRegistry } from './registry.ts';
 import { createHash } from 'node:crypto';

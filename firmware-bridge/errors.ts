@@ -1,3 +1,4 @@
+import { CodedError } from '../gateway/coded-error.ts';
 /**
  * Errors of the firmware bridge. Code branches on `code`, never on the message text.
  * - EINVALID_MESSAGE: encodeMessage was given a message that protocol v1 cannot carry.
@@ -17,12 +18,6 @@ export type BridgeErrorCode =
   | 'ESTOPPED'
   | 'EINVALID_OPTION';
 
-export class BridgeError extends Error {
+export class BridgeError extends CodedError<BridgeErrorCode> {
   override readonly name = 'BridgeError';
-  constructor(
-    readonly code: BridgeErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts';
+
 /** Codes a caller can branch on. Listening errors keep Node's code (EADDRINUSE, EACCES, EADDRNOTAVAIL). */
 export type BrokerErrorCode =
   | 'EADDRINUSE' // another process (or broker) holds the port
@@ -10,14 +12,6 @@ export type BrokerErrorCode =
   | 'RESERVED_SENSOR_ID' // `bridge` and `ingest` are topic levels of the gateway itself
   | 'PUBLISH_FAILED'; // the broker refused an in-process publish (e.g. it is closed)
 
-export class BrokerError extends Error {
+export class BrokerError extends CodedError<BrokerErrorCode> {
   override readonly name = 'BrokerError';
-
-  constructor(
-    readonly code: BrokerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts';
+
 /**
  * Why the dashboard failed to start. Callers branch on `code`, never on the message text:
  * - EADDRINUSE: the port is taken; the message names the port and the option that changes it.
@@ -7,16 +9,8 @@
  */
 export type DashboardErrorCode = 'EADDRINUSE' | 'EACCES' | 'LISTEN_FAILED' | 'INVALID_OPTION';
 
-export class DashboardError extends Error {
+export class DashboardError extends CodedError<DashboardErrorCode> {
   override readonly name = 'DashboardError';
-
-  constructor(
-    readonly code: DashboardErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Maps a listen() failure to a DashboardError that tells the operator what to change. */

@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts';
+
 /**
  * Codes a caller can branch on. SQLite's own failures (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY...)
  * are thrown from flush() unchanged as better-sqlite3 SqliteError, whose `code` is SQLite's name.
@@ -11,21 +13,8 @@ export type StoreErrorCode =
   | 'STORE_SCHEMA_TOO_NEW' // the file was written by a newer hygrocast; refusing to downgrade it
   | 'STORE_CLOSE_FLUSH_FAILED'; // close() could not write the buffer; those readings are lost
 
-export class StoreError extends Error {
+export class StoreError extends CodedError<StoreErrorCode> {
   override readonly name = 'StoreError';
-
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
-/** The `code` of any thrown value, or undefined. */
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  const code = (err as { code: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
+export { errorCode } from '../coded-error.ts';

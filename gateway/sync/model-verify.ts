@@ -5,6 +5,7 @@ import { manifestSignatureValid, sha256Hex, type ModelManifest } from '../../cen
 import { CONTRACT_VERSION, type ModelContract } from '../../models/contract.ts';
 import { decodeModel, describeModel, MAX_MODEL_BYTES } from '../../models/onnx-file.ts';
 import { runBatch, SESSION_OPTIONS } from '../../models/ort-run.ts';
+import { CodedError } from '../coded-error.ts';
 
 export type ModelVerifyCode =
   | 'MODEL_UNSIGNED' // the manifest carries no signature
@@ -14,14 +15,8 @@ export type ModelVerifyCode =
   | 'MODEL_RUNTIME_INCOMPATIBLE' // this onnxruntime-node is outside the manifest's range, or refuses the file
   | 'MODEL_NAN'; // the model produces non-finite forecasts on a smoke input
 
-export class ModelVerifyError extends Error {
+export class ModelVerifyError extends CodedError<ModelVerifyCode> {
   override readonly name = 'ModelVerifyError';
-  constructor(
-    readonly code: ModelVerifyCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The onnxruntime-node version this gateway runs. */

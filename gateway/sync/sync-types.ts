@@ -1,4 +1,5 @@
 import type { StoredReading } from '../store/store.ts';
+import { CodedError } from '../coded-error.ts';
 
 /**
  * The store as the uplink sees it (implemented by SqliteStore). Only durable (flushed) readings
@@ -33,15 +34,8 @@ export type SyncErrorCode =
   | 'SYNC_REJECTED' // 4xx: token, schema or size refused; retried slowly, an operator must act
   | 'SYNC_BAD_ACK'; // the answer did not cover the batch; nothing is marked
 
-export class SyncError extends Error {
+export class SyncError extends CodedError<SyncErrorCode> {
   override readonly name = 'SyncError';
-  constructor(
-    readonly code: SyncErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Carries one batch to the central server. send() rejects only with a SyncError. */
