@@ -27,6 +27,14 @@ describe('the hygrocast command', () => {
     for (const sub of ['train', 'inspect', 'eval']) expect(stdout).toContain(sub);
   }, 20_000);
 
+  it('routes `central retrain|models|keygen|publish` to central/cli.ts and the rest to the server', async () => {
+    const { stdout } = await run(process.execPath, ['bin/hygrocast.js', 'central', 'models', '--help'], { cwd: INSTALL_DIR });
+    expect(stdout).toMatch(/list model versions, stages and metrics/);
+    const server = await run(process.execPath, ['bin/hygrocast.js', 'central', '--help'], { cwd: INSTALL_DIR });
+    expect(server.stdout).not.toMatch(/list model versions/);
+    expect(server.stdout).toMatch(/--config/);
+  }, 30_000);
+
   it('says clearly when a subcommand is not part of this install', async () => {
     // central/main.ts and device-sim/replay.ts land separately; until then their commands explain themselves.
     await expect(runScript('central/not-here.ts', [], 'pending')).rejects.toMatchObject({

@@ -7,6 +7,9 @@ import { formatPorts, listPorts } from './ports.ts';
 export const CLI_VERSION = '0.1.0';
 
 /** A subcommand whose options belong to another script: everything after its name is passed on. */
+/** Subcommands of `hygrocast central` handled by central/cli.ts rather than the server itself. */
+const CENTRAL_OPERATOR_COMMANDS = new Set(['keygen', 'publish', 'retrain', 'models']);
+
 function passthrough(program: Command, name: string, description: string, file: string, pendingNote = ''): void {
   program
     .command(name)
@@ -40,7 +43,17 @@ export function buildProgram(): Command {
       process.exitCode = await runGateway(o.config);
     });
 
-  passthrough(program, 'central', 'Run the central server that gateways sync to.', 'central/main.ts', 'the central server is not part of this release yet');
+  program
+    .command('central')
+    .description('The central server: `hygrocast central [--config central.yaml]` runs it; `hygrocast central keygen|publish|retrain|models` are its operator commands (central/README.md).')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]', 'arguments for central/main.ts, or an operator command for central/cli.ts')
+    .action(async (args: string[]) => {
+      const operator = args[0] !== undefined && CENTRAL_OPERATOR_COMMANDS.has(args[0]);
+      process.exitCode = await runScript(operator ? 'central/cli.ts' : 'central/main.ts', args);
+    });
   passthrough(program, 'sim', 'Simulated sensor firmware on a serial device or a socat pty pair (device-sim).', 'device-sim/cli.ts');
   passthrough(program, 'replay', 'Replay a recorded humidity data set through a simulated device (device-sim).', 'device-sim/replay.ts', 'replay is not part of this release yet');
 

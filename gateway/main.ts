@@ -3,7 +3,7 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { Gateway, VERSION } from './app.ts';
 import { createLogger } from './log.ts';
-import { SdNotifier } from './health/sd-notify.ts';
+import { SdNotifier, unsetNotifyEnvironment } from './health/sd-notify.ts';
 
 /**
  * `npm start` / `hygrocast gateway`: loads config (embedded defaults when no file is given),
@@ -25,6 +25,7 @@ export async function runGateway(configFile: string | undefined): Promise<number
   const notifier = new SdNotifier({
     onError: (err) => logger.warn({ err, code: err.code, errno: err.errno }, 'sd_notify failed'),
   });
+  unsetNotifyEnvironment();
   const gateway = new Gateway(config, { clock: systemClock, logger, notifier });
   try {
     await gateway.start();

@@ -227,3 +227,16 @@ export function unixDgramTransport(target: NotifyAddress): DatagramTransport {
     },
   };
 }
+
+/**
+ * Removes systemd's notification variables from this process's environment, as sd_notify(3)
+ * does with unset_environment=1. Call it once the SdNotifier has read them: otherwise every
+ * child process inherits NOTIFY_SOCKET, and systemd tools run as children (timedatectl for
+ * the clock-trust check) report their own exit status there as ERRNO=..., which systemd would
+ * take as the service's.
+ */
+export function unsetNotifyEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  delete env.NOTIFY_SOCKET;
+  delete env.WATCHDOG_USEC;
+  delete env.WATCHDOG_PID;
+}
