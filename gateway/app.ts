@@ -31,6 +31,11 @@ import { GatewayData } from './gateway-data.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { metricsRoute } from './metrics-route.ts';
 import { startSync } from './sync/start-sync.ts';
+import { openSqliteHistory, type SqliteHistory } from './sqlite-history.ts';
+import { ModelManager } from './forecast/model-manager.ts';
+import type { ForecastLog } from './forecast/forecast-log.ts';
+import { loadStartModel, startModelRollout, type RunningModelRollout } from './sync/start-model-rollout.ts';
+import { SyncStatusPublisher } from './broker/sync-status.ts';
 
 /** The folder hygrocast is installed in (repo root); relative model paths resolve against it. */
 export const INSTALL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,7 +68,7 @@ export class Gateway {
   private clockTrust: ClockTrust | null = null;
   private stopStoreStatus: (() => void) | null = null;
   private stopFlushing: (() => void) | null = null;
-  private sync: { stop(): Promise<void> } | null = null;
+  private sync: ReturnType<typeof startSync> = null;
   private broker: RunningBroker | null = null;
   private publisher: MqttPublisher | null = null;
   /** MQTT commands, HA discovery and ingest; `commands.register()` adds commands. */
@@ -71,12 +76,16 @@ export class Gateway {
   private forecaster: Forecaster | null = null;
   private scheduler: ForecastScheduler | null = null;
   private unwireAlerts: (() => void) | null = null;
-  private scoring: { stop(): void } | null = null;
+  private scoring: { stop(): void; log: ForecastLog } | null = null;
+  private models: ModelManager | null = null;
+  private modelRollout: RunningModelRollout | null = null;
   private dashboard: RunningDashboard | null = null;
   private sources: ReadingSource[] = [];
   private pipeline: ReadingPipeline | null = null;
   private health: HealthMonitor | null = null;
   private probe: SqliteWriteProbe | null = null;
+  /** The dashboard's per-minute means, read from the store's file (null: it averages readings). */
+  private history: SqliteHistory | null = null;
   private detachers: (() => void)[] = [];
   private heartbeat: TimerHandle | null = null;
   private readonly log: Logger;
@@ -98,7 +107,7 @@ export class Gateway {
         brokerClients: () => this.broker?.aedes.connectedClients ?? null,
         dashboard: () => this.dashboard?.stats() ?? null,
         model: () => this.forecaster?.info ?? null,
-        syncBacklog: () => 0,
+        syncBacklog: () => this.sync?.uplink.snapshot().backlog ?? 0,
       },
     });
   }
@@ -193,6 +202,7 @@ export class Gateway {
       model: () => this.forecaster?.info ?? null,
       health: () => this.healthResult(),
       brokerClients: () => this.broker?.aedes.connectedClients ?? null,
+      history: (this.history = openSqliteHistory(path.resolve(config.dataDir), (err) => this.log.warn({ component: 'dashboard', err }, 'history reader not opened; snapshots average readings instead'))),
     });
     if (config.dashboard.enabled) {
       this.dashboard = await startDashboard({
@@ -231,14 +241,26 @@ export class Gateway {
 
   private async startForecasting(): Promise<void> {
     const modelPath = path.resolve(INSTALL_DIR, this.config.forecast.modelPath);
+    const modelsDir = path.join(path.resolve(this.config.dataDir), 'models');
+    const load = async (file: string): Promise<Forecaster> => this.metrics.timed(await OnnxForecaster.load(file));
+    const store = this.store;
+    if (!store) return;
     try {
-      this.forecaster = this.metrics.timed(await OnnxForecaster.load(modelPath));
+      // The manager's holder is what the scheduler forecasts with; models swap behind it.
+      this.models = new ModelManager({
+        initial: await loadStartModel(modelsDir, modelPath, load, this.log.child({ component: 'forecast' })),
+        load,
+        store,
+        clock: this.deps.clock,
+        gate: () => this.scheduler,
+        liveError: () => this.scoring?.log ?? null,
+        report: (event) => this.modelRollout?.report(event) ?? Promise.resolve(),
+      });
+      this.forecaster = this.models.forecaster;
     } catch (err) {
       this.log.error({ component: 'forecast', err, modelPath }, 'model not loaded; forecasting is off, readings continue');
       return;
     }
-    const store = this.store;
-    if (!store) return;
     this.scheduler = new ForecastScheduler({
       store,
       forecaster: this.forecaster,
@@ -258,6 +280,7 @@ export class Gateway {
       this.log.error({ component: 'forecast', err }, 'forecast log not opened; forecasts are not stored or scored');
     }
     this.scheduler.start();
+    this.modelRollout = startModelRollout({ sync: this.config.sync, modelsDir, manager: this.models, clock: this.deps.clock, logger: this.log.child({ component: 'models' }) });
   }
 
   private wirePublisher(publisher: MqttPublisher): void {
@@ -269,6 +292,12 @@ export class Gateway {
       publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }]).catch(onError),
     );
     this.bus.on('link', (source, state, detail) => publisher.publishLink(source, state, detail).catch(onError));
+    const prefix = this.config.mqtt.topicPrefix;
+    const syncStatus = new SyncStatusPublisher({ clock: this.deps.clock, onError, publish: (payload) => publisher.publishMessages([{ topic: `${prefix}/bridge/sync`, payload, retain: true }]) });
+    this.bus.on('sync', (status) => syncStatus.update(status));
+    this.detachers.push(() => syncStatus.stop());
+    const syncNow = this.sync?.uplink.snapshot();
+    if (syncNow) syncStatus.update(syncNow);
   }
 
   private logHeartbeat(): void {
@@ -315,6 +344,10 @@ export class Gateway {
     this.detachers = [];
     await this.dashboard?.close().catch((err: unknown) => this.log.error({ err }, 'dashboard close failed'));
     this.dashboard = null;
+    this.history?.close();
+    this.history = null;
+    await this.modelRollout?.stop().catch((err: unknown) => this.log.error({ err }, 'model rollout stop failed'));
+    this.modelRollout = null;
     this.scheduler?.stop();
     this.scheduler = null;
     this.unwireAlerts?.();
@@ -323,6 +356,7 @@ export class Gateway {
     this.scoring = null;
     await this.forecaster?.close().catch((err: unknown) => this.log.error({ err }, 'forecaster close failed'));
     this.forecaster = null;
+    this.models = null;
     this.stopStoreStatus?.();
     this.stopStoreStatus = null;
     await this.mqttSurface?.stop().catch((err: unknown) => this.log.error({ err }, 'mqtt surface stop failed'));

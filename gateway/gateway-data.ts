@@ -1,5 +1,5 @@
 import type { DashboardData, LinkInfo } from './dashboard/data.ts';
-import type { GatewayInfo, OperatorStatus } from './dashboard/messages.ts';
+import type { GatewayInfo, MinuteHistory, OperatorStatus } from './dashboard/messages.ts';
 import type { NoForecast } from './forecast/forecaster.ts';
 import type { ForecastScheduler } from './forecast/scheduler.ts';
 import type { ModelInfo } from './forecast/forecaster.ts';
@@ -22,18 +22,26 @@ export interface GatewayDataParts {
   brokerClients?: () => number | null;
   /** Readings waiting for the central server; null (or absent) until sync exists. */
   syncBacklog?: () => number | null;
+  /** Per-minute means from the store's file (SqliteHistory); absent: snapshots average readings themselves. */
+  history?: { minuteMeans(sensorId: string, sinceMs: number, untilMs: number, bucketMs: number): MinuteHistory } | null;
 }
 
 /** What the dashboard reads, answered from the store, the pipeline and the forecast scheduler. */
 export class GatewayData implements DashboardData {
-  constructor(private readonly parts: GatewayDataParts) {}
+  readonly history?: DashboardData['history'];
+
+  constructor(private readonly parts: GatewayDataParts) {
+    const source = parts.history;
+    if (source) this.history = (sensorId, sinceMs, untilMs, bucketMs) => source.minuteMeans(sensorId, sinceMs, untilMs, bucketMs);
+  }
 
   gatewayInfo(): GatewayInfo {
     const model = this.parts.model();
     return {
       id: this.parts.gatewayId,
       version: this.parts.version,
-      model: model ? { version: model.version, horizonsS: model.horizonsS } : null,
+      // "local": the model is the file at forecast.modelPath; no model manager promotes stages yet.
+      model: model ? { version: model.version, horizonsS: model.horizonsS, stage: 'local' } : null,
       startedAtMs: this.parts.startedAtMs,
     };
   }
@@ -67,7 +75,7 @@ export class GatewayData implements DashboardData {
     return {
       mqttClients: this.parts.brokerClients?.() ?? null,
       syncBacklog: this.parts.syncBacklog?.() ?? null,
-      store: { readings: stats.readings, bytes: stats.bytes },
+      store: { readings: stats.readings, bytes: stats.bytes, evictions: stats.evictions },
     };
   }
 

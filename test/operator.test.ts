@@ -49,6 +49,8 @@ async function chartView(page: Page, sensorId: string): Promise<ChartView | null
  */
 describe('a running gateway seen by an operator', () => {
   let gw: GatewayProcess | null = null;
+  /** Gateways stopped by the reconnect test; their folders hold the data the new one uses. */
+  const retired: GatewayProcess[] = [];
   let browser: Browser | null = null;
   const chromiumPath = requireTool('chromium');
   const promtool = requireTool('promtool');
@@ -57,7 +59,8 @@ describe('a running gateway seen by an operator', () => {
     gw = await startGatewayProcess({
       sources: [{ type: 'sim', sensors: ['sim-1', 'sim-2'], intervalMs: 200 }],
       store: { flushIntervalMs: 200 },
-      forecast: { checkIntervalMs: 300 },
+      // A threshold every forecast reaches, so the card shows an alert badge.
+      forecast: { checkIntervalMs: 300, alerts: [{ sensor: 'sim-1', above: 5 }] },
     });
   }, 30_000);
 
@@ -65,6 +68,7 @@ describe('a running gateway seen by an operator', () => {
     await browser?.close();
     await gw?.stop();
     gw?.cleanup();
+    for (const old of retired) old.cleanup();
   });
 
   it('serves /metrics that promtool accepts, with readings counted per sensor', async () => {
@@ -151,7 +155,13 @@ describe('a running gateway seen by an operator', () => {
     await expect(page.locator('[data-sensor="sim-1"] .forecast-note').textContent()).resolves.toMatch(/^Forecast /);
 
     // The footer's operator figures from /api/status: broker clients and the store.
-    await page.waitForFunction(() => /^MQTT clients \d+ · store [\d,]+ readings, /.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => /^MQTT clients \d+ · store [\d,]+ readings, .* · evicted \d+ thinned, \d+ dropped/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    // Model version with its stage (no model manager yet: "local"), and the alert badge with its threshold.
+    await expect(page.locator('#model').textContent()).resolves.toMatch(/^model \S+ · stage: local$/);
+    await page.locator('[data-sensor="sim-1"] .alert').waitFor({ state: 'visible', timeout: 15_000 });
+    await expect(page.locator('[data-sensor="sim-1"] .alert').textContent()).resolves.toMatch(/^⚠ above 5 %RH (expected \d\d:\d\d|possible within .+)$/);
+    await expect(page.locator('[data-sensor="sim-2"] .alert').isHidden()).resolves.toBe(true);
+    await expect(page.locator('[data-sensor="sim-1"] .error-note').textContent()).resolves.toMatch(/^live error/);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
@@ -164,5 +174,64 @@ describe('a running gateway seen by an operator', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
 
     expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('reconnects by itself when the gateway restarts, and catches up with a fresh snapshot and new points', async () => {
+    if (!gw) throw new Error('gateway not started');
+    if (!chromiumPath) return;
+    browser ??= await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`http://127.0.0.1:${gw.dashboardPort}/`);
+    await page.waitForFunction(() => document.getElementById('connection')?.dataset.state === 'live', undefined, { timeout: 15_000 });
+    interface Hook {
+      state: { sensors: Map<string, { readings: { bootId: string; seq: number }[]; history: { tMs: number[] } }> };
+    }
+    // Remember the Map the first snapshot built: a fresh snapshot replaces it.
+    const before = await page.evaluate(() => {
+      const hook = (window as unknown as { __hygrocast: Hook; __firstSensors?: unknown }).__hygrocast;
+      (window as unknown as { __firstSensors?: unknown }).__firstSensors = hook.state.sensors;
+      return hook.state.sensors.get('sim-1')?.readings.at(-1)?.bootId ?? null;
+    });
+    expect(before).not.toBeNull();
+
+    // Restart the gateway on the same dashboard port and data folder, as systemd would.
+    const old = gw;
+    gw = null;
+    retired.push(old);
+    expect(await old.stop('SIGTERM')).toBe(0);
+    await page.waitForFunction(() => document.getElementById('connection')?.dataset.state === 'down', undefined, { timeout: 15_000 });
+    gw = await startGatewayProcess({
+      dataDir: old.dataDir,
+      dashboard: { host: '127.0.0.1', port: old.dashboardPort },
+      // Another seed: the simulator's boot id follows its seed, and a real device reboots with a
+      // new one (with the same one its restarted seq numbers would be dropped as duplicates).
+      sources: [{ type: 'sim', sensors: ['sim-1', 'sim-2'], intervalMs: 200, seed: 2 }],
+      store: { flushIntervalMs: 200 },
+      forecast: { checkIntervalMs: 300 },
+    });
+    expect(gw.dashboardPort).toBe(old.dashboardPort);
+
+    // Back to live without a reload: a new snapshot (a new sensors Map) that still holds the
+    // readings stored before the restart, then live points from the new run (a new boot id).
+    await page.waitForFunction(() => document.getElementById('connection')?.dataset.state === 'live', undefined, { timeout: 30_000 });
+    const caughtUp = await page.waitForFunction(
+      (oldBoot) => {
+        const w = window as unknown as { __hygrocast: Hook; __firstSensors?: unknown };
+        const readings = w.__hygrocast.state.sensors.get('sim-1')?.readings ?? [];
+        const fresh = w.__hygrocast.state.sensors !== w.__firstSensors;
+        const oldKept = readings.some((r) => r.bootId === oldBoot);
+        const newRun = readings.filter((r) => r.bootId !== oldBoot);
+        return fresh && oldKept && newRun.length >= 5 ? newRun.length : false;
+      },
+      before,
+      { timeout: 15_000 },
+    );
+    expect(await caughtUp.jsonValue()).toBeGreaterThanOrEqual(5);
+    // Both runs read the dashboard's per-minute history straight from the store's file.
+    for (const run of [old, gw]) expect(run.logs.filter((l) => l.msg === 'history reader not opened; snapshots average readings instead')).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await page.close();
   }, 60_000);
 });

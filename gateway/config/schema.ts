@@ -170,6 +170,8 @@ export const configSchema = z.strictObject({
       probeIntervalMs: z.int().min(100).max(60_000).default(1000).describe('While the server is unreachable, how often a TCP connect probes it, in ms; sync resumes at the first successful probe.'),
       requestTimeoutMs: z.int().min(100).max(600_000).default(15_000).describe('Time to wait for the server to answer a batch, in ms.'),
       maxBytesPerSecond: z.int().min(0).default(0).describe('Bandwidth cap on the wire (compressed bytes per second); 0 for none.'),
+      modelPublicKeyPath: z.string().default('').describe('The central server\'s Ed25519 public key (PEM, from `hygrocast central keygen`), pinned; when set, the gateway pulls production models, verifies, shadows and promotes them (previous models kept in <dataDir>/models). Empty: no model updates.'),
+      modelCheckIntervalMs: z.int().min(1000).max(86_400_000).default(3_600_000).describe('How often the gateway asks the central server for a new production model (a conditional GET), in ms.'),
     })
     .prefault({})
     .refine((s) => !s.enabled || s.token.length >= 16, { message: 'sync.enabled needs sync.token (HYGROCAST_SYNC_TOKEN)', path: ['token'] })

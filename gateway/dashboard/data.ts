@@ -1,6 +1,6 @@
 import type { NoForecast } from '../forecast/forecaster.ts';
 import type { Forecast, LinkState, Reading } from '../types.ts';
-import type { GatewayInfo, OperatorStatus } from './messages.ts';
+import type { GatewayInfo, MinuteHistory, OperatorStatus } from './messages.ts';
 
 /** State of one source's link with the reason for it (e.g. "ENOENT /dev/ttyUSB0"). */
 export interface LinkInfo {
@@ -38,6 +38,13 @@ export interface DashboardData {
   health?(): { statusCode: 200 | 503; body: Record<string, unknown> };
   /** Broker clients, sync backlog and store size for GET /api/status. Optional: without it those are null. */
   status?(): OperatorStatus;
+  /**
+   * Per-bucket means of the sensor's usable readings (a value, no spike/out_of_range/sensor_error
+   * flag) with sinceMs <= wallTimeMs < untilMs, oldest first, one per bucket that has any (as
+   * public/lib/history.js bucketMeans computes them). Optional, and meant to be cheap (an
+   * aggregate query): without it a snapshot reads the readings and averages them itself.
+   */
+  history?(sensorId: string, sinceMs: number, untilMs: number, bucketMs: number): MinuteHistory;
   /** Name of the source that delivers this sensor's readings (a key of linkStates()), or null. */
   sensorSource(sensorId: string): string | null;
 }

@@ -5,12 +5,16 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { GatewayBus } from '../events.ts';
+import type { AlertPayload } from '../forecast/alerts.ts';
+import type { ForecastErrorReport } from '../forecast/forecast-log.ts';
 import type { NoForecast } from '../forecast/forecaster.ts';
+import type { SyncStatus } from '../sync/sync-types.ts';
 import type { Forecast, LinkState, Reading } from '../types.ts';
 import type { BackpressureLimits, Overload } from './backpressure.ts';
 import { ClientChannel } from './client-channel.ts';
 import type { DashboardData } from './data.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { LatestEvents } from './latest.ts';
 import type { ServerMessage } from './messages.ts';
 import { buildSnapshot } from './snapshot.ts';
 import type { SnapshotLimits } from './snapshot.ts';
@@ -60,6 +64,8 @@ export class LiveHub {
   private readonly heartbeat: Heartbeat<WebSocket>;
   private readonly counters = { droppedSlow: 0, droppedDead: 0, refusedFull: 0 };
   private server: Server | null = null;
+  private readonly latest = new LatestEvents();
+  private detachLatest: (() => void) | null = null;
   private stopping = false;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.upgrade(req, socket, head);
   private readonly onReading = (reading: Reading): void => this.broadcast({ type: 'reading', reading });
@@ -67,6 +73,9 @@ export class LiveHub {
   private readonly onNoForecast = (info: NoForecast): void => this.broadcast({ type: 'noForecast', info });
   private readonly onLink = (source: string, state: LinkState, detail: string): void =>
     this.broadcast({ type: 'link', source, state, detail });
+  private readonly onAlert = (alert: AlertPayload): void => this.broadcast({ type: 'alert', alert });
+  private readonly onForecastError = (report: ForecastErrorReport): void => this.broadcast({ type: 'forecastError', report });
+  private readonly onSync = (status: SyncStatus): void => this.broadcast({ type: 'sync', status });
 
   constructor(private readonly opts: LiveHubOptions) {
     // Compression off: it costs CPU on a Pi and hides the real backlog from bufferedAmount.
@@ -82,6 +91,8 @@ export class LiveHub {
     server.on('upgrade', this.onUpgrade);
     const { bus } = this.opts;
     bus.on('reading', this.onReading).on('forecast', this.onForecast).on('noForecast', this.onNoForecast).on('link', this.onLink);
+    bus.on('alert', this.onAlert).on('forecastError', this.onForecastError).on('sync', this.onSync);
+    this.detachLatest = this.latest.attach(bus);
     this.heartbeat.start();
   }
 
@@ -90,6 +101,9 @@ export class LiveHub {
     this.stopping = true;
     const { bus, clock } = this.opts;
     bus.off('reading', this.onReading).off('forecast', this.onForecast).off('noForecast', this.onNoForecast).off('link', this.onLink);
+    bus.off('alert', this.onAlert).off('forecastError', this.onForecastError).off('sync', this.onSync);
+    this.detachLatest?.();
+    this.detachLatest = null;
     this.server?.off('upgrade', this.onUpgrade);
     this.heartbeat.stop();
     const sockets = [...this.clients.keys()];
@@ -133,7 +147,7 @@ export class LiveHub {
     });
     let snapshot: string;
     try {
-      snapshot = JSON.stringify(buildSnapshot(this.opts.data, clock.now(), this.opts.snapshot));
+      snapshot = JSON.stringify(buildSnapshot(this.opts.data, clock.now(), this.opts.snapshot, this.latest));
     } catch (err) {
       logger.error({ err }, 'dashboard snapshot failed; closing the WebSocket');
       ws.close(CLOSE_INTERNAL_ERROR, 'snapshot failed');

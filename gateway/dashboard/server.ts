@@ -17,7 +17,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import { LiveHub } from './live.ts';
 import type { LiveStats } from './live.ts';
 import { apiRoutes } from './routes.ts';
-import { DEFAULT_SNAPSHOT_FETCH_LIMIT, DEFAULT_SNAPSHOT_MAX_POINTS, DEFAULT_SNAPSHOT_WINDOW_MS } from './snapshot.ts';
+import { DEFAULT_SNAPSHOT_FETCH_LIMIT, DEFAULT_SNAPSHOT_HISTORY_FETCH_LIMIT, DEFAULT_SNAPSHOT_HISTORY_WINDOW_MS, DEFAULT_SNAPSHOT_MAX_POINTS, DEFAULT_SNAPSHOT_WINDOW_MS } from './snapshot.ts';
 import { securityHeaders } from './security.ts';
 
 /** Default bound of concurrent WebSocket clients (each holds up to maxBufferedBytes). */
@@ -61,6 +61,10 @@ export interface DashboardOptions {
   snapshotFetchLimit?: number;
   /** Readings sent per sensor in a snapshot, thinned evenly. Default 600. */
   snapshotMaxPoints?: number;
+  /** Span of the per-minute history before the readings window. Default 86 400 000 ms (24 h). */
+  snapshotHistoryWindowMs?: number;
+  /** Readings read per sensor to build that history when `data` has no history() (the newest win). Default 90 000 (25 h at 1 Hz). */
+  snapshotHistoryFetchLimit?: number;
   /** On close(), time clients get to answer the close frame. Default 1000 ms. */
   closeGraceMs?: number;
   /** Time source for snapshots, heartbeats and grace timers. Default the system clock. */
@@ -117,6 +121,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
       windowMs: positiveInt('snapshotWindowMs', opts.snapshotWindowMs, DEFAULT_SNAPSHOT_WINDOW_MS),
       fetchLimit: positiveInt('snapshotFetchLimit', opts.snapshotFetchLimit, DEFAULT_SNAPSHOT_FETCH_LIMIT),
       maxPoints: positiveInt('snapshotMaxPoints', opts.snapshotMaxPoints, DEFAULT_SNAPSHOT_MAX_POINTS),
+      historyWindowMs: positiveInt('snapshotHistoryWindowMs', opts.snapshotHistoryWindowMs, DEFAULT_SNAPSHOT_HISTORY_WINDOW_MS),
+      historyFetchLimit: positiveInt('snapshotHistoryFetchLimit', opts.snapshotHistoryFetchLimit, DEFAULT_SNAPSHOT_HISTORY_FETCH_LIMIT),
     },
     heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', opts.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS),
     dropGraceMs: positiveInt('dropGraceMs', opts.dropGraceMs, DEFAULT_DROP_GRACE_MS),

@@ -22,6 +22,6 @@ export function forecast(sensorId: string, baseTimeMs: number, rh = 50): Forecas
 export const gatewayInfo: GatewayInfo = {
   id: 'gw-test',
   version: '0.1.0',
-  model: { version: 'test-1', horizonsS: [1800, 3600] },
+  model: { version: 'test-1', horizonsS: [1800, 3600], stage: 'local' },
   startedAtMs: T0 - 3_600_000,
 };

@@ -62,6 +62,7 @@ export class ForecastLog {
   private readonly errors: Database.Statement;
   private readonly horizons: Database.Statement;
   private readonly prune: Database.Statement;
+  private readonly byModel: Database.Statement;
 
   constructor(private readonly opts: ForecastLogOptions) {
     this.windowMs = opts.errorWindowMs ?? DEFAULT_ERROR_WINDOW_MS;
@@ -95,6 +96,8 @@ export class ForecastLog {
       WHERE sensor_id = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
     this.horizons = db.prepare('SELECT DISTINCT horizon_s AS horizonS FROM forecasts WHERE sensor_id = ? AND base_ms = (SELECT MAX(base_ms) FROM forecasts WHERE sensor_id = ?) ORDER BY horizon_s');
     this.prune = db.prepare('DELETE FROM forecasts WHERE target_ms < ?');
+    this.byModel = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n FROM forecasts
+      WHERE model_version = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
   }
 
   record(f: Forecast): void {
@@ -124,6 +127,15 @@ export class ForecastLog {
     });
     tx();
     return [...sensors];
+  }
+
+  /**
+   * MAE per horizon of one model's scored forecasts, over every sensor, for targets after
+   * sinceTargetMs (the live error a model manager compares between two models). Only horizons
+   * with scored forecasts are listed.
+   */
+  modelError(modelVersion: string, sinceTargetMs: number): HorizonError[] {
+    return (this.byModel.all(modelVersion, sinceTargetMs) as { horizonS: number; mae: number; n: number }[]).map((r) => ({ horizon_s: r.horizonS, mae: r.mae, n: r.n }));
   }
 
   /** Rolling MAE per horizon over targets in the last errorWindowMs, every horizon of the latest forecast listed. */

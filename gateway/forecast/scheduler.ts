@@ -30,6 +30,8 @@ export class ForecastScheduler {
   private readonly lastBaseStep = new Map<string, number>();
   private readonly latest = new Map<string, Forecast>();
   private readonly latestRefusal = new Map<string, NoForecast>();
+  /** Work deferred to the end of the running cycle (model swaps); bounded by its callers (one swap at a time). */
+  private readonly afterCycle: Array<() => void> = [];
 
   constructor(private readonly opts: ForecastSchedulerOptions) {}
 
@@ -51,6 +53,28 @@ export class ForecastScheduler {
     return this.latestRefusal.get(sensorId) ?? null;
   }
 
+  /**
+   * Runs `fn` between two cycles: at once when no cycle is running, else right when the running
+   * one ends, before another can start. A model swap goes through here, so every sensor of a
+   * cycle is forecast by the same model and no cycle is skipped. Rejects with what `fn` threw.
+   */
+  betweenCycles(fn: () => void): Promise<void> {
+    if (!this.running) {
+      fn();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      this.afterCycle.push(() => {
+        try {
+          fn();
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+  }
+
   /** One pass over every sensor; resolves when every due forecast is done. Never rejects. */
   async cycle(): Promise<void> {
     if (this.running) return;
@@ -61,6 +85,7 @@ export class ForecastScheduler {
       this.opts.onError(err);
     } finally {
       this.running = false;
+      for (const run of this.afterCycle.splice(0)) run();
     }
   }
 

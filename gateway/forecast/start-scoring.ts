@@ -30,16 +30,18 @@ export interface StartScoringOptions {
  * target step is the mean of the sensor's usable readings in it, with the same faulty-flag
  * rule as the forecaster's input (scheduler.ts toHistory).
  */
-export function startForecastScoring(o: StartScoringOptions): { stop(): void } {
+export function startForecastScoring(o: StartScoringOptions): { stop(): void; log: ForecastLog } {
   const db = new Database(path.join(o.dataDir, DB_FILE_NAME), { timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const truth: TruthFn = (sensorId, fromMs, toMs) => {
     const points = toHistory(o.store.recent(sensorId, fromMs)).filter((p) => p.tMs < toMs);
     return points.length === 0 ? null : points.reduce((s, p) => s + p.rh, 0) / points.length;
   };
-  const scoring = new ForecastScoring({ log: new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs }), bus: o.bus, clock: o.clock, truth, onError: o.onError });
+  const log = new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs });
+  const scoring = new ForecastScoring({ log, bus: o.bus, clock: o.clock, truth, onError: o.onError });
   scoring.start();
   return {
+    log,
     stop: () => {
       scoring.stop();
       db.close();

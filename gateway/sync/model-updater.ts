@@ -78,8 +78,15 @@ export class ModelUpdater {
 
   private async report(outcome: UpdateOutcome): Promise<void> {
     if (outcome.kind !== 'verified' && outcome.kind !== 'rejected') return;
-    const body = { kind: 'rollout', modelVersion: outcome.version.slice(0, 128) || '?', outcome: outcome.kind === 'verified' ? 'verified' : `rejected_${outcome.code}`.toLowerCase() };
-    // Reporting is best effort: a lost report must not undo a verified download.
+    await this.reportRollout(outcome.version, outcome.kind === 'verified' ? 'verified' : `rejected_${outcome.code}`.toLowerCase());
+  }
+
+  /**
+   * Reports a rollout outcome (shadow, promotion, rollback: gateway/forecast/model-manager.ts) to
+   * POST /v1/reports. Best effort, never rejects: a lost report must not undo a model decision.
+   */
+  async reportRollout(modelVersion: string, outcome: string, maePerHorizon?: Record<string, number>): Promise<void> {
+    const body = { kind: 'rollout', modelVersion: modelVersion.slice(0, 128) || '?', outcome: outcome.slice(0, 64), ...(maePerHorizon ? { maePerHorizon } : {}) };
     await fetch(new URL('/v1/reports', this.o.url), {
       method: 'POST',
       headers: { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' },

@@ -3,6 +3,7 @@
 import { backoffDelayMs } from './lib/backoff.js';
 import { SensorCard } from './lib/card.js';
 import { applyMessage, createState } from './lib/state.js';
+import { modelText, syncText } from './lib/operator.js';
 import { STATUS_INTERVAL_MS, statusText } from './lib/status.js';
 
 /** With no message at all for this long, the socket is presumed dead and replaced. */
@@ -38,7 +39,9 @@ function cardFor(sensorId) {
 function renderFooter() {
   const g = state.gateway;
   $('gateway-name').textContent = g ? g.id : '';
-  $('model').textContent = g?.model ? `model ${g.model.version}` : 'forecasting off';
+  $('model').textContent = modelText(g?.model ?? null);
+  const fmt = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  $('sync').textContent = syncText(state.sync, fmt) ?? '';
   $('links').replaceChildren(
     ...[...state.links].map(([source, link]) => {
       const li = document.createElement('li');

@@ -1,4 +1,5 @@
 // One sensor card: current values, trend, flags, link state and the uPlot chart.
+import { alertText, errorText } from './operator.js';
 import { chartData } from './series.js';
 import { trend, TREND_WINDOW_MS } from './trend.js';
 
@@ -85,7 +86,7 @@ export class SensorCard {
     this.q = (sel) => this.el.querySelector(sel);
     this.q('.sensor-id').textContent = sensorId;
     this.chartEl = this.q('.chart');
-    this.chartEl.setAttribute('aria-label', `Humidity of ${sensorId} over the last hour with forecast`);
+    this.chartEl.setAttribute('aria-label', `Humidity of ${sensorId} over the last 24 hours with forecast`);
     this.plot = null;
     this.resizer = new ResizeObserver(() => this.plot?.setSize(chartSize(this.chartEl)));
   }
@@ -108,7 +109,17 @@ export class SensorCard {
     this.renderNow(sensor.readings);
     this.renderLink(sensor.source, links);
     this.renderForecastNote(sensor);
-    this.plot?.setData(chartData(sensor.readings, sensor.forecast));
+    this.renderAlert(sensor.alert);
+    this.q('.error-note').textContent = errorText(sensor.forecastError) ?? 'live error: not scored yet';
+    this.plot?.setData(chartData(sensor.readings, sensor.forecast, sensor.history));
+  }
+
+  renderAlert(alert) {
+    const el = this.q('.alert');
+    const text = alertText(alert, (ms) => timeOf(ms).slice(0, 5));
+    el.hidden = text === null;
+    el.textContent = text === null ? '' : `⚠ ${text}`;
+    el.title = text === null ? '' : `forecast alert (model ${alert.model_version}, P ≥ ${Math.round(alert.probability_min * 100)} %) since ${alert.since}`;
   }
 
   renderNow(readings) {

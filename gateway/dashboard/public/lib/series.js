@@ -4,9 +4,12 @@
 /**
  * uPlot wants one shared, ascending x array (seconds) and one y array per series with null
  * where a series has no value. The forecast line starts at the newest reading so it visibly
- * continues the measured curve; the interval band fans out from that same point.
+ * continues the measured curve; the interval band fans out from that same point. `history`
+ * (per-minute means, public/lib/history.js) extends the measured line back in time: each mean
+ * is drawn at the middle of its minute, and only before the first raw reading so the two never
+ * interleave.
  */
-export function chartData(readings, forecast) {
+export function chartData(readings, forecast, history = null) {
   const rows = new Map();
   const row = (tMs) => {
     const x = tMs / 1000;
@@ -14,6 +17,13 @@ export function chartData(readings, forecast) {
     if (!r) rows.set(x, (r = [x, null, null, null, null]));
     return r;
   };
+  const firstRawMs = readings.length > 0 ? readings[0].wallTimeMs : Infinity;
+  if (history) {
+    for (let i = 0; i < history.tMs.length; i++) {
+      const midMs = history.tMs[i] + history.bucketMs / 2;
+      if (midMs < firstRawMs) row(midMs)[1] = history.rh[i];
+    }
+  }
   let last = null;
   for (const reading of readings) {
     const value = typeof reading.rh === 'number' && Number.isFinite(reading.rh) ? reading.rh : null;

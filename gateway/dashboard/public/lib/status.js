@@ -9,13 +9,18 @@ function size(bytes) {
   return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
-/** "MQTT clients 2 · store 3,410 readings, 1.2 MB · sync backlog 0"; parts that are null are left out. */
+/** "MQTT clients 2 · store 3,410 readings, 1.2 MB · evicted 0 thinned, 0 dropped · sync backlog 0"; parts that are null are left out. */
 export function statusText(status) {
   if (typeof status !== 'object' || status === null) return '';
   const parts = [];
   if (typeof status.mqttClients === 'number') parts.push(`MQTT clients ${status.mqttClients}`);
   if (status.store && typeof status.store.readings === 'number') {
     parts.push(`store ${status.store.readings.toLocaleString('en-US')} readings, ${size(status.store.bytes)}`);
+  }
+  const ev = status.store?.evictions;
+  if (ev && typeof ev.thinned === 'number') {
+    const dropped = ev.dropped_synced + ev.dropped_unsynced;
+    parts.push(`evicted ${ev.thinned.toLocaleString('en-US')} thinned, ${dropped.toLocaleString('en-US')} dropped`);
   }
   if (typeof status.syncBacklog === 'number') parts.push(`sync backlog ${status.syncBacklog.toLocaleString('en-US')}`);
   return parts.join(' · ');

@@ -17,3 +17,5 @@ export declare function trend(
   windowMs?: number,
   steadyRh?: number,
 ): Trend | null;
+
+export declare function usable(reading: Pick<Reading, 'rh' | 'quality'>): boolean;

@@ -5,10 +5,11 @@ export const TREND_WINDOW_MS = 600_000;
 /** A change smaller than this (in %RH) over the window counts as steady: DHT22-class sensors are +-2 %RH. */
 export const TREND_STEADY_RH = 1;
 
-/** Flags that make a value unfit to draw a trend from. */
+/** Flags that make a value unfit to draw a trend from (or to average into the chart's history). */
 const UNUSABLE = new Set(['out_of_range', 'sensor_error', 'spike']);
 
-function usable(reading) {
+/** Whether a reading has a humidity fit for a trend or a mean (numeric, not flagged faulty). */
+export function usable(reading) {
   return typeof reading.rh === 'number' && Number.isFinite(reading.rh) && !(reading.quality ?? []).some((f) => UNUSABLE.has(f));
 }
 

@@ -1,0 +1,57 @@
+// Texts of the operator figures on the page (public/lib/operator.js, public/lib/status.js).
+import { describe, expect, it } from 'vitest';
+import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SyncStatus } from '../sync/sync-types.ts';
+import { alertText, errorText, modelText, syncText } from './public/lib/operator.js';
+import { statusText } from './public/lib/status.js';
+
+const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+const alert: AlertPayload = {
+  sensor: 'a', state: 'on', threshold: 70, direction: 'above', expected_at: '2026-01-01T14:30:00.000Z', horizon_s: 7200,
+  probability_min: 0.1, hysteresis_rh: 2, model_version: 'm1', forecast_base: '2026-01-01T12:00:00.000Z', since: '2026-01-01T12:00:01.000Z',
+};
+
+describe('alertText', () => {
+  it('names the threshold and the expected time', () => {
+    expect(alertText(alert, hhmm)).toBe('above 70 %RH expected 14:30');
+    expect(alertText({ ...alert, direction: 'below', threshold: 30 }, hhmm)).toBe('below 30 %RH expected 14:30');
+  });
+  it('says "possible within" when only the interval reaches the threshold', () => {
+    expect(alertText({ ...alert, expected_at: null }, hhmm)).toBe('above 70 %RH possible within 2 h');
+  });
+  it('shows nothing for an alert that is off or missing', () => {
+    expect(alertText({ ...alert, state: 'off' }, hhmm)).toBeNull();
+    expect(alertText(null)).toBeNull();
+  });
+});
+
+describe('errorText', () => {
+  it('shows the 1 h and 6 h rolling MAE, with a dash where nothing was scored', () => {
+    const report = { sensor: 'a', window_s: 86_400, updated_at: 'x', horizons: [{ horizon_s: 600, mae: 0.1, n: 9 }, { horizon_s: 3600, mae: 0.837, n: 120 }, { horizon_s: 21_600, mae: null, n: 0 }] };
+    expect(errorText(report)).toBe('live error (MAE, 24 h): 1 h 0.84 %RH (n 120) · 6 h –');
+    expect(errorText(null)).toBeNull();
+  });
+});
+
+describe('syncText and modelText', () => {
+  const sync: SyncStatus = { state: 'idle', backlog: 1234, oldestUnsyncedAgeMs: null, lastSuccessMs: Date.UTC(2026, 0, 1, 10, 31), consecutiveFailures: 0, lastErrorCode: null, syncedTotal: 9 };
+  it('shows the backlog, the last success and failures', () => {
+    expect(syncText(sync, hhmm)).toBe('sync backlog 1,234 · last success 10:31');
+    expect(syncText({ ...sync, lastSuccessMs: null, consecutiveFailures: 3, lastErrorCode: 'SYNC_UNREACHABLE' }, hhmm)).toBe(
+      'sync backlog 1,234 · no success yet · failing (SYNC_UNREACHABLE ×3)',
+    );
+    expect(syncText(null)).toBeNull();
+  });
+  it('shows the model version and its stage honestly', () => {
+    expect(modelText({ version: 'ridge-1', horizonsS: [600], stage: 'local' })).toBe('model ridge-1 · stage: local');
+    expect(modelText({ version: 'ridge-1', horizonsS: [600] })).toBe('model ridge-1 · stage: unknown');
+    expect(modelText(null)).toBe('forecasting off');
+  });
+});
+
+describe('statusText with evictions', () => {
+  it('shows thinned and dropped readings', () => {
+    const status = { mqttClients: 1, syncBacklog: null, store: { readings: 10, bytes: 4096, evictions: { thinned: 1500, dropped_synced: 2, dropped_unsynced: 1 } } };
+    expect(statusText(status)).toBe('MQTT clients 1 · store 10 readings, 4 kB · evicted 1,500 thinned, 3 dropped');
+  });
+});

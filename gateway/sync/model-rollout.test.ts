@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testContract } from '../../models/test-fixtures.ts';
+import { ManualClock } from '../clock.ts';
+import type { ModelEvent } from '../forecast/model-manager.ts';
+import { activeModelPath, ModelRollout, rememberActiveModel } from './model-rollout.ts';
+import type { UpdateOutcome } from './model-updater.ts';
+
+/** Lets the promise chains of one check settle. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+describe('ModelRollout', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('checks at start and every interval, offers only verified models, and survives a failing check', async () => {
+    const clock = new ManualClock();
+    const answers: Array<UpdateOutcome | Error> = [
+      { kind: 'none' },
+      new Error('fetch failed'),
+      { kind: 'rejected', version: 'v2', code: 'MODEL_BAD_SIGNATURE', message: 'bad' },
+      { kind: 'verified', version: 'v3', file: '/m/v3.onnx', contract: testContract({ modelVersion: 'v3' }) },
+      { kind: 'unchanged' },
+    ];
+    const offered: string[] = [];
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const rollout = new ModelRollout({
+      clock,
+      checkIntervalMs: 1000,
+      updater: {
+        check: () => {
+          const a = answers.shift() ?? { kind: 'unchanged' };
+          return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
+        },
+      },
+      manager: {
+        offer: (file) => {
+          offered.push(file);
+          return Promise.resolve<ModelEvent>({ outcome: 'promoted', version: 'v3', otherVersion: 'v1', detail: '' });
+        },
+      },
+      onOutcome: (o) => seen.push('outcome' in o ? o.outcome : o.kind),
+      onError: (err) => errors.push(err),
+    });
+    rollout.start();
+    clock.advance(0);
+    await settle();
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1000);
+      await settle();
+    }
+    await rollout.stop();
+    expect(seen).toEqual(['none', 'rejected', 'verified', 'promoted', 'unchanged']);
+    expect(offered).toEqual(['/m/v3.onnx']);
+    expect(errors).toHaveLength(1);
+    clock.advance(10_000);
+    await settle();
+    expect(seen).toHaveLength(5); // stopped: no more checks
+  });
+
+  it('remembers the active model inside the models folder and falls back to the configured one otherwise', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-active-'));
+    dirs.push(dir);
+    const fallback = '/install/models/hygrocast-rh.onnx';
+    expect(activeModelPath(dir, fallback)).toBe(fallback);
+    fs.writeFileSync(path.join(dir, 'v3.onnx'), 'x');
+    rememberActiveModel(dir, 'v3', path.join(dir, 'v3.onnx'));
+    expect(activeModelPath(dir, fallback)).toBe(path.join(dir, 'v3.onnx'));
+    fs.rmSync(path.join(dir, 'v3.onnx'));
+    expect(activeModelPath(dir, fallback)).toBe(fallback); // the file is gone
+    rememberActiveModel(dir, 'shipped', fallback); // rolled back to the shipped model
+    expect(activeModelPath(dir, fallback)).toBe(fallback);
+    fs.writeFileSync(path.join(dir, 'active.json'), JSON.stringify({ version: 'x', file: '../../etc/passwd' }));
+    expect(activeModelPath(dir, fallback)).toBe(fallback); // never outside the folder
+    expect(() => new ModelRollout({ clock: new ManualClock(), checkIntervalMs: 0, updater: { check: () => Promise.resolve({ kind: 'none' }) }, manager: { offer: () => Promise.reject(new Error('x')) }, onOutcome: () => {}, onError: () => {} })).toThrow(/checkIntervalMs/);
+  });
+});

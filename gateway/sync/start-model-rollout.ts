@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config/schema.ts';
+import type { Forecaster } from '../forecast/forecaster.ts';
+import type { ModelEvent, ModelManager } from '../forecast/model-manager.ts';
+import type { Logger } from '../log.ts';
+import { activeModelPath, ModelRollout, rememberActiveModel } from './model-rollout.ts';
+import { ModelUpdater } from './model-updater.ts';
+
+export interface StartModelRolloutOptions {
+  sync: Config['sync'];
+  /** `<dataDir>/models`: verified models, previous ones kept, and active.json. */
+  modelsDir: string;
+  manager: ModelManager;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface RunningModelRollout {
+  /** The manager's reporter: to the central server, and active.json after a promotion or rollback. */
+  report(event: ModelEvent): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the model loop when sync is on and a public key is pinned (sync.modelPublicKeyPath);
+ * null otherwise. Throws when the key file cannot be read (a configured key that is missing
+ * is an installation error, named with its key).
+ */
+export function startModelRollout(o: StartModelRolloutOptions): RunningModelRollout | null {
+  if (!o.sync.enabled || o.sync.modelPublicKeyPath === '') return null;
+  let pem: string;
+  try {
+    pem = fs.readFileSync(o.sync.modelPublicKeyPath, 'utf8');
+  } catch (err) {
+    throw new Error(`sync.modelPublicKeyPath: cannot read ${o.sync.modelPublicKeyPath}: ${(err as Error).message}`, { cause: err });
+  }
+  const updater = new ModelUpdater({ url: o.sync.url, token: o.sync.token, pinnedPublicKeyPem: pem, modelsDir: o.modelsDir });
+  const rollout = new ModelRollout({
+    updater,
+    manager: o.manager,
+    clock: o.clock,
+    checkIntervalMs: o.sync.modelCheckIntervalMs,
+    onOutcome: (outcome) => {
+      if ('outcome' in outcome) o.logger.info({ ...outcome }, `model ${outcome.version}: ${outcome.outcome}`);
+      else if (outcome.kind === 'rejected') o.logger.warn({ ...outcome }, `model ${outcome.version} rejected`);
+    },
+    onError: (err) => o.logger.warn({ err }, 'model check failed; retried at the next interval'),
+  });
+  rollout.start();
+  return {
+    async report(event) {
+      if (event.outcome.startsWith('promoted') || event.outcome.startsWith('rolled_back')) {
+        try {
+          rememberActiveModel(o.modelsDir, o.manager.version, o.manager.forecaster.info.path);
+        } catch (err) {
+          o.logger.error({ err }, 'active model not recorded; a restart starts with the previous one');
+        }
+      }
+      if (event.outcome.startsWith('rolled_back')) o.logger.warn({ ...event }, `model ${event.version} rolled back to ${event.otherVersion}`);
+      await updater.reportRollout(event.version, event.outcome, event.maePerHorizon);
+    },
+    stop: () => rollout.stop(),
+  };
+}
+
+/** Loads the recorded active model (gateway/sync/model-rollout.ts), falling back to the configured one. */
+export async function loadStartModel(modelsDir: string, configuredPath: string, load: (file: string) => Promise<Forecaster>, logger: Logger): Promise<Forecaster> {
+  const active = activeModelPath(modelsDir, configuredPath);
+  if (active === configuredPath) return load(configuredPath);
+  try {
+    return await load(active);
+  } catch (err) {
+    logger.error({ err, model: active }, 'recorded active model not loaded; using forecast.modelPath');
+    return load(configuredPath);
+  }
+}
