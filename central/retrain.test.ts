@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../gateway/clock.ts';
 import type { Reading } from '../gateway/types.ts';
 import { readCsvColumn } from '../models/csv.ts';
-import { encodeModel } from '../models/onnx-file.ts';
+import { decodeModel, describeModel, encodeModel } from '../models/onnx-file.ts';
 import { buildRidgeModel } from '../models/ridge-onnx.ts';
 import { APPLIANCES_CSV, persistenceWeights, testContract } from '../models/test-fixtures.ts';
 import { generateSigningKeys, privateKeyFromPem } from './manifest.ts';
@@ -40,6 +40,25 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
     const runsFile = path.join(dir, 'runs.jsonl');
     return { storage, registry, clock, runsFile, count: readings.length };
   }
+
+  it('scores a shipped feature-ridge production model (models/hygrocast-rh.onnx) on the holdout instead of failing', async () => {
+    const { storage, registry, clock, runsFile } = await setup();
+    try {
+      const bytes = fs.readFileSync(path.resolve(import.meta.dirname, '../models/hygrocast-rh.onnx'));
+      const shipped = describeModel(decodeModel(bytes)).contract;
+      expect(shipped).not.toBeNull();
+      registry.addCandidate(bytes, shipped!, {}, key, clock.now());
+      registry.promote(shipped!.modelVersion, clock.now());
+      const [run] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile });
+      expect(run?.error).toBeUndefined();
+      expect(run?.production?.version).toBe(shipped!.modelVersion);
+      expect(Object.keys(run!.production!.holdoutMae)).toEqual(shipped!.horizonsS.map(String));
+      expect(run!.production!.meanMae).toBeGreaterThan(0);
+      expect(['promoted', 'archived']).toContain(run?.decision);
+    } finally {
+      await storage.close();
+    }
+  }, 60_000);
 
   it('records every run; promotes over a worse production model, archives a candidate that is not better by the margin', async () => {
     const { storage, registry, clock, runsFile, count } = await setup();

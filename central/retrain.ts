@@ -9,6 +9,9 @@ import type { RidgeWeights } from '../models/reference.ts';
 import { buildRidgeModel, readRidgeWeights } from '../models/ridge-onnx.ts';
 import { buildSamples, toStepSeries } from '../models/series.ts';
 import { evaluateWeights, trainRidge, type TrainOptions } from '../models/train.ts';
+import { FEATURE_GRAPH_NAME, readFeatureWeights } from '../models/feature-onnx.ts';
+import { evaluateFeatureWeights } from '../models/train-features.ts';
+import type { FeatureRidgeWeights } from '../models/feature-ridge.ts';
 import type { ModelRegistry } from './registry.ts';
 import type { CentralStorage } from './storage/storage.ts';
 
@@ -99,7 +102,11 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
       const pc = describeModel(model).contract;
       // Scored on the same holdout only when it forecasts the same steps; otherwise the comparison is void.
       if (pc && pc.stepS === c.stepS && pc.horizonsS.join(',') === c.horizonsS.join(',')) {
-        run.production = { version: prod.version, ...score(readRidgeWeights(model, pc.windowSteps, pc.horizonsS.length), holdout(pc.windowSteps), c.horizonsS) };
+        // The shipped model is a feature ridge (models/feature-onnx.ts); older ones are plain delta ridges.
+        run.production =
+          model.graph?.name === FEATURE_GRAPH_NAME
+            ? { version: prod.version, ...scoreFeature(readFeatureWeights(model, pc), series, pc.windowSteps, cut, n, c.horizonsS) }
+            : { version: prod.version, ...score(readRidgeWeights(model, pc.windowSteps, pc.horizonsS.length), holdout(pc.windowSteps), c.horizonsS) };
       }
     }
     const better = prod === null || (run.production !== null && run.candidate.meanMae < run.production.meanMae * (1 - promotionMargin));
@@ -114,11 +121,27 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
   return run;
 }
 
+function scoreFeature(
+  w: FeatureRidgeWeights,
+  series: ReturnType<typeof toStepSeries>,
+  windowSteps: number,
+  cut: number,
+  n: number,
+  horizonsS: number[],
+): { holdoutMae: Record<string, number>; meanMae: number } {
+  const samples = buildSamples(series, { windowSteps, horizonSteps: horizonsS.map((h) => h / w.stepS), mode: 'level', fromAnchor: cut, targetLimit: n });
+  if (samples.n === 0) throw Object.assign(new Error('no usable holdout windows'), { code: 'TRAINING_FAILED' });
+  return summarise(evaluateFeatureWeights(w, samples, horizonsS));
+}
+
+function summarise(report: ReturnType<typeof evaluateWeights>): { holdoutMae: Record<string, number>; meanMae: number } {
+  const holdoutMae = Object.fromEntries(report.map((r) => [String(r.horizon_s), Number(r.mae.model.toFixed(4))]));
+  return { holdoutMae, meanMae: report.reduce((sum, r) => sum + r.mae.model, 0) / report.length };
+}
+
 function score(w: RidgeWeights, samples: ReturnType<typeof buildSamples>, horizonsS: number[]): { holdoutMae: Record<string, number>; meanMae: number } {
   if (samples.n === 0) throw Object.assign(new Error('no usable holdout windows'), { code: 'TRAINING_FAILED' });
-  const report = evaluateWeights(w, samples, horizonsS);
-  const holdoutMae = Object.fromEntries(report.map((r) => [String(r.horizon_s), Number(r.mae.model.toFixed(4))]));
-  return { holdoutMae, meanMae: report.reduce((s, r) => s + r.mae.model, 0) / report.length };
+  return summarise(evaluateWeights(w, samples, horizonsS));
 }
 
 /** Readings as the trainer's series: wall times (UTC read as naive time), strictly increasing. */

@@ -57,8 +57,10 @@ describe('model CLI', () => {
     const train = await cli(['train', '--data', slice, '--column', 'RH_1', '--out', out, '--window-steps', '12', '--horizons-s', '3600,21600']);
     expect(train.stderr).not.toMatch(/^error/m);
     expect(train.code).toBe(0);
-    const trained = JSON.parse(train.stdout) as { onnx_reference_max_diff: number };
+    const trained = JSON.parse(train.stdout) as { kind: string; alphas: number[]; onnx_reference_max_diff: number };
     expect(trained.onnx_reference_max_diff).toBeLessThanOrEqual(1e-4);
+    expect(trained.kind).toBe('feature');
+    expect(trained.alphas).toHaveLength(2);
 
     const ev = await cli(['eval', '--model', out, '--data', slice, '--column', 'RH_6']);
     expect(ev.code).toBe(0);
@@ -84,6 +86,18 @@ describe('model CLI', () => {
     expect(doc.contract.horizonsS).toContain(3600);
     expect(doc.contract.horizonsS).toContain(21600);
     expect(Object.keys(doc.metadata)).toContain('hygrocast.contract_version');
+    // The shipped model is the feature ridge: its volatility-scaled interval parameters are shown.
+    expect((doc as unknown as { feature_ridge: { q_hi: number[] } }).feature_ridge.q_hi).toHaveLength(doc.contract.horizonsS.length);
+  }, SPAWN_TIMEOUT_MS);
+
+  it('train --kind ridge still writes the delta ridge model', async () => {
+    const out = path.join(dir, 'ridge.onnx');
+    const r = await cli(['train', '--kind', 'ridge', '--data', slice, '--column', 'RH_1', '--out', out, '--window-steps', '12', '--horizons-s', '3600,21600']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { kind: string; lambdas: number[]; onnx_reference_max_diff: number };
+    expect(doc.kind).toBe('ridge');
+    expect(doc.lambdas).toHaveLength(2);
+    expect(doc.onnx_reference_max_diff).toBeLessThanOrEqual(1e-4);
   }, SPAWN_TIMEOUT_MS);
 
   it('bad input exits 2 with a message naming what was wrong', async () => {
@@ -102,6 +116,7 @@ describe('model CLI', () => {
       [['train', '--data', few, '--column', 'RH_1', '--out', path.join(dir, 'x.onnx')], /usable train windows/],
       [['eval', '--model', slice, '--data', slice, '--column', 'RH_1'], /./],
       [['train', '--data', slice, '--column', 'RH_1'], /--out/],
+      [['train', '--data', slice, '--column', 'RH_1', '--out', path.join(dir, 'y.onnx'), '--kind', 'mlp'], /--kind must be "feature" or "ridge", got "mlp"/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(args)));
     runs.forEach((r, i) => {

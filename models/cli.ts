@@ -5,9 +5,18 @@ import { evaluateModel } from './evaluate.ts';
 import { decodeModel, readModelFile, writeModelFile } from './onnx-file.ts';
 import { openSession } from './ort-run.ts';
 import { buildRidgeModel, readRidgeWeights } from './ridge-onnx.ts';
-import { maxReferenceDiff } from './self-check.ts';
+import { maxForwardDiff } from './self-check.ts';
+import type { ReferenceFn } from './self-check.ts';
 import { buildSamples, toStepSeries } from './series.ts';
 import { trainRidge } from './train.ts';
+import type { TrainOptions } from './train.ts';
+import { trainFeatureRidge } from './train-features.ts';
+import { featureReferenceForward } from './feature-ridge.ts';
+import { buildFeatureModel, FEATURE_GRAPH_NAME, readFeatureWeights } from './feature-onnx.ts';
+import { referenceForward } from './reference.ts';
+import type { ModelContract } from './contract.ts';
+import type { CsvSeries } from './csv.ts';
+import type { ModelParts } from './onnx-file.ts';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -38,22 +47,47 @@ function horizonsArg(v: string): number[] {
   return list;
 }
 
-async function train(o: { data: string; column: string; out: string; stepS?: number; windowSteps?: number; horizonsS?: number[]; modelVersion?: string }): Promise<void> {
-  log(`reading ${o.data} column ${o.column}`);
-  const csv = await readCsvColumn(o.data, o.column);
-  const result = trainRidge(csv, { stepS: o.stepS, windowSteps: o.windowSteps, horizonsS: o.horizonsS, modelVersion: o.modelVersion });
-  log(`lambdas ${result.summary.lambdas.map((l) => l.toExponential(1)).join(' ')}; writing ${o.out}`);
-  await writeModelFile(o.out, buildRidgeModel(result.weights, result.contract));
-  const file = await readModelFile(o.out);
-  if (file.problems.length > 0) throw new ModelError('MODEL_CONTRACT_VIOLATION', `written model breaks the contract: ${file.problems.join('; ')}`, file.problems);
-  const diff = await selfCheck(o.out, result.weights, csv, result.contract.stepS, result.contract.maxFillSteps);
-  if (!(diff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `onnxruntime differs from the reference by ${diff} (> ${SELF_CHECK_TOLERANCE})`);
-  process.stdout.write(`${JSON.stringify({ out: o.out, ...result.summary, onnx_reference_max_diff: diff })}\n`);
+type ModelKind = 'feature' | 'ridge';
+
+function kindArg(v: string): ModelKind {
+  if (v !== 'feature' && v !== 'ridge') throw new InvalidArgumentError(`--kind must be "feature" or "ridge", got "${v}"`);
+  return v;
 }
 
-async function selfCheck(path: string, weights: Parameters<typeof maxReferenceDiff>[1], csv: Awaited<ReturnType<typeof readCsvColumn>>, stepS: number, maxFill: number): Promise<number> {
-  const series = toStepSeries(csv, stepS, maxFill);
-  const W = weights.windowSteps;
+interface Trained {
+  parts: ModelParts;
+  contract: ModelContract;
+  reference: ReferenceFn;
+  summary: object;
+}
+
+function trainKind(kind: ModelKind, csv: CsvSeries, opts: TrainOptions): Trained {
+  if (kind === 'ridge') {
+    const r = trainRidge(csv, opts);
+    log(`lambdas ${r.summary.lambdas.map((l) => l.toExponential(1)).join(' ')}`);
+    return { parts: buildRidgeModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => referenceForward(r.weights, x, t), summary: { kind, ...r.summary } };
+  }
+  const r = trainFeatureRidge(csv, opts);
+  log(`alphas ${r.summary.alphas.join(' ')}`);
+  return { parts: buildFeatureModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => featureReferenceForward(r.weights, x, t), summary: { kind, ...r.summary } };
+}
+
+async function train(o: { data: string; column: string; out: string; kind: ModelKind; stepS?: number; windowSteps?: number; horizonsS?: number[]; modelVersion?: string }): Promise<void> {
+  log(`reading ${o.data} column ${o.column}`);
+  const csv = await readCsvColumn(o.data, o.column);
+  const trained = trainKind(o.kind, csv, { stepS: o.stepS, windowSteps: o.windowSteps, horizonsS: o.horizonsS, modelVersion: o.modelVersion });
+  log(`writing ${o.out}`);
+  await writeModelFile(o.out, trained.parts);
+  const file = await readModelFile(o.out);
+  if (file.problems.length > 0) throw new ModelError('MODEL_CONTRACT_VIOLATION', `written model breaks the contract: ${file.problems.join('; ')}`, file.problems);
+  const diff = await selfCheck(o.out, trained.contract, trained.reference, csv);
+  if (!(diff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `onnxruntime differs from the reference by ${diff} (> ${SELF_CHECK_TOLERANCE})`);
+  process.stdout.write(`${JSON.stringify({ out: o.out, ...trained.summary, onnx_reference_max_diff: diff })}\n`);
+}
+
+async function selfCheck(path: string, c: ModelContract, reference: ReferenceFn, csv: CsvSeries): Promise<number> {
+  const series = toStepSeries(csv, c.stepS, c.maxFillSteps);
+  const W = c.windowSteps;
   const s = buildSamples(series, { windowSteps: W, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: series.raw.length });
   const every = Math.max(1, Math.floor(s.n / SELF_CHECK_WINDOWS));
   const rows = Array.from({ length: Math.min(SELF_CHECK_WINDOWS, s.n) }, (_, i) => i * every).filter((r) => r < s.n);
@@ -66,7 +100,7 @@ async function selfCheck(path: string, weights: Parameters<typeof maxReferenceDi
   });
   const session = await openSession(path);
   try {
-    return await maxReferenceDiff(session, weights, rh, time);
+    return await maxForwardDiff(session, W, c.horizonsS.length, reference, rh, time);
   } finally {
     await session.release();
   }
@@ -77,8 +111,14 @@ async function inspect(path: string): Promise<void> {
   const out: Record<string, unknown> = { path, contract: file.contract, problems: file.problems, metadata: file.metadata, inputs: file.inputs, outputs: file.outputs };
   if (file.contract) {
     try {
-      const w = readRidgeWeights(decodeModel(await readFile(path), path), file.contract.windowSteps, file.contract.horizonsS.length);
-      out.ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi) };
+      const model = decodeModel(await readFile(path), path);
+      if (model.graph?.name === FEATURE_GRAPH_NAME) {
+        const w = readFeatureWeights(model, file.contract);
+        out.feature_ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi), scale_floor: w.scaleFloor };
+      } else {
+        const w = readRidgeWeights(model, file.contract.windowSteps, file.contract.horizonsS.length);
+        out.ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi) };
+      }
     } catch {
       // not a hygrocast ridge model (e.g. from skl2onnx): the contract is all there is to show
     }
@@ -104,10 +144,11 @@ const program = new Command('model').description('Train, inspect and evaluate hy
   .exitOverride();
 program
   .command('train')
-  .description('Train the delta ridge model on one CSV column and write an ONNX file.')
+  .description('Train a model on one CSV column and write an ONNX file (default: the feature ridge, see models/MODEL_CARD.md).')
   .requiredOption('--data <csv>', 'CSV with a timestamp column and numeric columns')
   .requiredOption('--column <name>', 'column to forecast (%RH)')
   .requiredOption('--out <file.onnx>', 'where to write the model')
+  .option('--kind <kind>', 'feature (ridge on in-graph features, shrunk toward persistence; the shipped kind) or ridge (the delta ridge of v1/v2)', kindArg, 'feature' as ModelKind)
   .option('--step-s <s>', 'resampling step in seconds (default 600)', intArg('--step-s'))
   .option('--window-steps <n>', 'window length in steps (default 144)', intArg('--window-steps'))
   .option('--horizons-s <list>', 'comma-separated horizons in seconds (default 600..21600 every 600)', horizonsArg)

@@ -1,7 +1,11 @@
 import type ort from 'onnxruntime-node';
 import type { RidgeWeights } from './reference.ts';
+import type { ReferenceOutput } from './reference.ts';
 import { referenceForward } from './reference.ts';
 import { runBatch } from './ort-run.ts';
+
+/** One window's reference computation: window in %RH and [sin, cos] to the three outputs. */
+export type ReferenceFn = (rh: ArrayLike<number>, time: readonly [number, number]) => ReferenceOutput;
 
 /**
  * Largest absolute difference between onnxruntime's outputs and the TypeScript reference over
@@ -9,12 +13,15 @@ import { runBatch } from './ort-run.ts';
  * model and by the tests; float32 arithmetic in the graph keeps it well under 1e-4 %RH.
  */
 export async function maxReferenceDiff(session: ort.InferenceSession, w: RidgeWeights, rh: Float32Array, time: Float32Array): Promise<number> {
-  const W = w.windowSteps;
-  const H = w.horizons;
+  return maxForwardDiff(session, w.windowSteps, w.horizons, (x, t) => referenceForward(w, x, t), rh, time);
+}
+
+/** maxReferenceDiff for any model with a reference function (e.g. feature-ridge.ts). */
+export async function maxForwardDiff(session: ort.InferenceSession, W: number, H: number, reference: ReferenceFn, rh: Float32Array, time: Float32Array): Promise<number> {
   const out = await runBatch(session, W, rh, time);
   let worst = 0;
   for (let r = 0; r < rh.length / W; r++) {
-    const ref = referenceForward(w, rh.subarray(r * W, (r + 1) * W), [time[r * 2] ?? 0, time[r * 2 + 1] ?? 0]);
+    const ref = reference(rh.subarray(r * W, (r + 1) * W), [time[r * 2] ?? 0, time[r * 2 + 1] ?? 0]);
     for (let k = 0; k < H; k++) {
       const i = r * H + k;
       worst = Math.max(

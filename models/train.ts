@@ -160,7 +160,7 @@ export function evaluateWeights(w: RidgeWeights, s: AnchoredSamples, horizonsS: 
   }));
 }
 
-function checkOptions(stepS: number, windowSteps: number, horizonsS: number[], level: number): void {
+export function checkOptions(stepS: number, windowSteps: number, horizonsS: number[], level: number): void {
   const problems: string[] = [];
   if (!Number.isInteger(stepS) || stepS <= 0) problems.push(`step_s ${stepS} is not a positive integer`);
   if (!Number.isInteger(windowSteps) || windowSteps < 2) problems.push(`window_steps ${windowSteps} is not an integer >= 2`);
@@ -173,11 +173,11 @@ function checkOptions(stepS: number, windowSteps: number, horizonsS: number[], l
   if (problems.length > 0) throw new ModelError('DATA_INVALID', `bad training options: ${problems.join('; ')}`, problems);
 }
 
-function naiveIso(ms: number): string {
+export function naiveIso(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19);
 }
 
-function baseName(file: string): string {
+export function baseName(file: string): string {
   return file.split(/[\\/]/).pop() ?? file;
 }
 

