@@ -13,7 +13,7 @@ import { gram, gramScale, predict, selectLambda, solveRidgePerColumn } from './r
 import type { Gram, RidgeFit } from './ridge.ts';
 import { buildSamples, toStepSeries } from './series.ts';
 import type { AnchoredSamples } from './series.ts';
-import { baseName, checkOptions, DEFAULT_HORIZONS_S, naiveIso } from './train.ts';
+import { checkOptions, DEFAULT_HORIZONS_S, trainedContract } from './train.ts';
 import type { HorizonReport, TrainOptions } from './train.ts';
 
 /**
@@ -104,30 +104,14 @@ export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions = {}): Feat
   const testF = featureSamples(layout, testL, std);
   const finalFit = cv.refit(testF);
   const weights = foldWeights(layout, stepS, std, finalFit, alphas, cv.qLo, cv.qHi, scaleFloor);
-  const trainedAt = new Date((opts.now ?? Date.now)()).toISOString();
-  const range = `${naiveIso(csv.timesMs[0] ?? 0)}..${naiveIso(csv.timesMs[csv.timesMs.length - 1] ?? 0)}`;
-  const contract: ModelContract = {
-    contractVersion: CONTRACT_VERSION,
-    modelVersion: opts.modelVersion ?? `feature-ridge-${csv.column}-${trainedAt.slice(0, 10)}`,
-    stepS,
-    windowSteps,
-    horizonsS,
-    intervalLevel: level,
-    maxFillSteps,
-    trainedAt,
-    trainingData: `${baseName(csv.file)} column ${csv.column}`,
-    trainingRange: range,
-    validationMae: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.mae.model)])),
-    intervalCoverage: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.coverage)])),
-    features: `${layout.total} features computed in the graph from the ${windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation, refitted on train+validation); ${level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals scaled by recent volatility`,
-  };
+  const contract = trainedContract(csv, opts, { stepS, windowSteps, horizonsS, level, maxFillSteps }, report, 'feature-ridge', `${layout.total} features computed in the graph from the ${windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation, refitted on train+validation); ${level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals scaled by recent volatility`);
   return {
     weights,
     contract,
     summary: {
       model_version: contract.modelVersion,
       training_data: contract.trainingData,
-      training_range: range,
+      training_range: contract.trainingRange,
       steps: n,
       samples: { train: trainL.n, validation: validL.n, test: testL.n },
       lambdas: sel.lambdas,

@@ -100,30 +100,14 @@ export function trainRidge(csv: CsvSeries, opts: TrainOptions = {}): TrainResult
     qHi,
   };
   const report = evaluateWeights(weights, test, horizonsS);
-  const trainedAt = new Date((opts.now ?? Date.now)()).toISOString();
-  const range = `${naiveIso(csv.timesMs[0] ?? 0)}..${naiveIso(csv.timesMs[csv.timesMs.length - 1] ?? 0)}`;
-  const contract: ModelContract = {
-    contractVersion: CONTRACT_VERSION,
-    modelVersion: opts.modelVersion ?? `ridge-delta-${csv.column}-${trainedAt.slice(0, 10)}`,
-    stepS,
-    windowSteps,
-    horizonsS,
-    intervalLevel: level,
-    maxFillSteps,
-    trainedAt,
-    trainingData: `${baseName(csv.file)} column ${csv.column}`,
-    trainingRange: range,
-    validationMae: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.mae.model)])),
-    intervalCoverage: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.coverage)])),
-    features: `rh deltas to the last step over ${windowSteps} steps of ${stepS} s + sin/cos local time of day; direct ridge per horizon (penalty chosen on validation, refitted on train+validation); ${level} interval from ${DEFAULT_CV_BLOCKS}-block cross-validated conformal residuals`,
-  };
+  const contract = trainedContract(csv, opts, { stepS, windowSteps, horizonsS, level, maxFillSteps }, report, 'ridge-delta', `rh deltas to the last step over ${windowSteps} steps of ${stepS} s + sin/cos local time of day; direct ridge per horizon (penalty chosen on validation, refitted on train+validation); ${level} interval from ${DEFAULT_CV_BLOCKS}-block cross-validated conformal residuals`);
   return {
     weights,
     contract,
     summary: {
       model_version: contract.modelVersion,
       training_data: contract.trainingData,
-      training_range: range,
+      training_range: contract.trainingRange,
       steps: n,
       samples: { train: train.n, validation: valid.n, test: test.n },
       lambdas,
@@ -171,6 +155,39 @@ export function checkOptions(stepS: number, windowSteps: number, horizonsS: numb
   });
   if (!(level > 0 && level < 1)) problems.push(`interval level ${level} is not between 0 and 1`);
   if (problems.length > 0) throw new ModelError('DATA_INVALID', `bad training options: ${problems.join('; ')}`, problems);
+}
+
+/** The trained parameters every model kind records in its contract. */
+export interface TrainedShape {
+  stepS: number;
+  windowSteps: number;
+  horizonsS: number[];
+  level: number;
+  maxFillSteps: number;
+}
+
+/**
+ * The contract (metadata_props) of a freshly trained model: shape, training data and range,
+ * and the held-out MAE and interval coverage per horizon from `report`. The default model
+ * version is `<kind>-<column>-<training date>`.
+ */
+export function trainedContract(csv: CsvSeries, opts: TrainOptions, shape: TrainedShape, report: HorizonReport[], kind: string, features: string): ModelContract {
+  const trainedAt = new Date((opts.now ?? Date.now)()).toISOString();
+  return {
+    contractVersion: CONTRACT_VERSION,
+    modelVersion: opts.modelVersion ?? `${kind}-${csv.column}-${trainedAt.slice(0, 10)}`,
+    stepS: shape.stepS,
+    windowSteps: shape.windowSteps,
+    horizonsS: shape.horizonsS,
+    intervalLevel: shape.level,
+    maxFillSteps: shape.maxFillSteps,
+    trainedAt,
+    trainingData: `${baseName(csv.file)} column ${csv.column}`,
+    trainingRange: `${naiveIso(csv.timesMs[0] ?? 0)}..${naiveIso(csv.timesMs[csv.timesMs.length - 1] ?? 0)}`,
+    validationMae: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.mae.model)])),
+    intervalCoverage: Object.fromEntries(report.map((r) => [String(r.horizon_s), round(r.coverage)])),
+    features,
+  };
 }
 
 export function naiveIso(ms: number): string {
