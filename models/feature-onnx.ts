@@ -1,10 +1,11 @@
 import onnxproto from 'onnx-proto';
-import { contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_FORECAST, OUTPUT_LOWER, OUTPUT_UPPER } from './contract.ts';
+import { INPUT_RH, INPUT_TIME } from './contract.ts';
 import type { ModelContract } from './contract.ts';
+import { contractGraph } from './contract-graph.ts';
 import { ModelError } from './errors.ts';
 import type { FeatureRidgeWeights } from './feature-ridge.ts';
 import { differenceMatrix, featureLayout, linearMatrix } from './feature-set.ts';
-import { floatTensor, floatValueInfo, initializerValues, int64Tensor, node } from './onnx-file.ts';
+import { floatTensor, initializerValues, int64Tensor, node } from './onnx-file.ts';
 import type { ModelParts } from './onnx-file.ts';
 
 /**
@@ -32,6 +33,7 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
   }
   const l = featureLayout(w.stepS, W);
   const V = l.volSteps;
+  const io = contractGraph(contract);
   return {
     graphName: FEATURE_GRAPH_NAME,
     docString: 'Direct multi-horizon ridge on features computed in the graph (multi-scale trends, slope, same time yesterday, level, volatility, time-of-day interactions), shrunk toward persistence per horizon, with volatility-scaled conformal intervals. See models/feature-set.ts and docs/model-contract.md.',
@@ -50,8 +52,7 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       floatTensor('q_lo', [H], w.qLo),
       floatTensor('q_hi', [H], w.qHi),
       floatTensor('scale_floor', [], [w.scaleFloor]),
-      floatTensor('clip_min', [], [0]),
-      floatTensor('clip_max', [], [100]),
+      ...io.clipInitializers,
     ],
     nodes: [
       node('Slice', [INPUT_RH, 'slice_starts', 'slice_ends', 'axis_1'], ['last']),
@@ -78,13 +79,11 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       node('Mul', ['scale', 'q_hi'], ['off_hi']),
       node('Add', ['y', 'off_lo'], ['y_lo']),
       node('Add', ['y', 'off_hi'], ['y_hi']),
-      node('Clip', ['y', 'clip_min', 'clip_max'], [OUTPUT_FORECAST]),
-      node('Clip', ['y_lo', 'clip_min', 'clip_max'], [OUTPUT_LOWER]),
-      node('Clip', ['y_hi', 'clip_min', 'clip_max'], [OUTPUT_UPPER]),
+      ...io.clipNodes,
     ],
-    inputs: [floatValueInfo(INPUT_RH, ['N', W]), floatValueInfo(INPUT_TIME, ['N', 2])],
-    outputs: [OUTPUT_FORECAST, OUTPUT_LOWER, OUTPUT_UPPER].map((name) => floatValueInfo(name, ['N', H])),
-    metadata: contractToMetadata(contract),
+    inputs: io.inputs,
+    outputs: io.outputs,
+    metadata: io.metadata,
   };
 }
 

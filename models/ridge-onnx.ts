@@ -1,8 +1,9 @@
 import type onnxproto from 'onnx-proto';
-import { contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_FORECAST, OUTPUT_LOWER, OUTPUT_UPPER } from './contract.ts';
+import { INPUT_RH, INPUT_TIME } from './contract.ts';
 import type { ModelContract } from './contract.ts';
+import { contractGraph } from './contract-graph.ts';
 import { ModelError } from './errors.ts';
-import { floatTensor, floatValueInfo, initializerValues, int64Tensor, node } from './onnx-file.ts';
+import { floatTensor, initializerValues, int64Tensor, node } from './onnx-file.ts';
 import type { ModelParts } from './onnx-file.ts';
 import type { RidgeWeights } from './reference.ts';
 
@@ -18,6 +19,7 @@ export function buildRidgeModel(w: RidgeWeights, contract: ModelContract): Model
   if (contract.windowSteps !== W || contract.horizonsS.length !== H) {
     throw new ModelError('TRAINING_FAILED', `weights are ${W}x${H} but the contract says window ${contract.windowSteps}, ${contract.horizonsS.length} horizons`);
   }
+  const io = contractGraph(contract);
   return {
     graphName: 'hygrocast_ridge',
     docString: 'Direct multi-horizon ridge regression on deltas to the last step, with split-conformal intervals. See docs/model-contract.md.',
@@ -30,8 +32,7 @@ export function buildRidgeModel(w: RidgeWeights, contract: ModelContract): Model
       floatTensor('b', [H], w.b),
       floatTensor('q_lo', [H], w.qLo),
       floatTensor('q_hi', [H], w.qHi),
-      floatTensor('clip_min', [], [0]),
-      floatTensor('clip_max', [], [100]),
+      ...io.clipInitializers,
     ],
     nodes: [
       node('Slice', [INPUT_RH, 'slice_starts', 'slice_ends', 'slice_axes'], ['last']),
@@ -43,13 +44,11 @@ export function buildRidgeModel(w: RidgeWeights, contract: ModelContract): Model
       node('Add', ['delta', 'last'], ['y']),
       node('Add', ['y', 'q_lo'], ['y_lo']),
       node('Add', ['y', 'q_hi'], ['y_hi']),
-      node('Clip', ['y', 'clip_min', 'clip_max'], [OUTPUT_FORECAST]),
-      node('Clip', ['y_lo', 'clip_min', 'clip_max'], [OUTPUT_LOWER]),
-      node('Clip', ['y_hi', 'clip_min', 'clip_max'], [OUTPUT_UPPER]),
+      ...io.clipNodes,
     ],
-    inputs: [floatValueInfo(INPUT_RH, ['N', W]), floatValueInfo(INPUT_TIME, ['N', 2])],
-    outputs: [OUTPUT_FORECAST, OUTPUT_LOWER, OUTPUT_UPPER].map((name) => floatValueInfo(name, ['N', H])),
-    metadata: contractToMetadata(contract),
+    inputs: io.inputs,
+    outputs: io.outputs,
+    metadata: io.metadata,
   };
 }
 
