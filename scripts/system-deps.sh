@@ -9,6 +9,7 @@
 #   udev               serialport's port listing (`hygrocast ports`) reads udev's device database
 #   postgresql         a real PostgreSQL for the central server's storage contract suite (test/postgres.ts)
 #   g++                compiles the reference firmware's protocol code on the host (firmware-bridge/firmware)
+#   systemd            systemd-analyze verify / security on the unit files (systemd/)
 # Idempotent: does nothing when every tool is already on PATH.
 # Under CI=true a package that cannot be installed fails the run (never a silent skip).
 set -euo pipefail
@@ -24,6 +25,7 @@ declare -A want=(
   [udevadm]=udev
   [pg_ctlcluster]=postgresql
   [g++]=g++
+  [systemd-analyze]=systemd
 )
 extra=("$@")
 
