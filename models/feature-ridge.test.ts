@@ -11,8 +11,7 @@ import { computeFeatures, featureLayout, linearMatrix } from './feature-set.ts';
 import { decodeModel, readModelFile } from './onnx-file.ts';
 import { openSession } from './ort-run.ts';
 import { maxForwardDiff } from './self-check.ts';
-import { buildSamples, toStepSeries } from './series.ts';
-import { APPLIANCES_CSV, REPO_ROOT, tempDir } from './test-fixtures.ts';
+import { APPLIANCES_CSV, realWindows, REPO_ROOT, tempDir } from './test-fixtures.ts';
 import type { TempDir } from './test-fixtures.ts';
 import { trainFeatureRidge } from './train-features.ts';
 import type { FeatureTrainResult } from './train-features.ts';
@@ -39,20 +38,6 @@ afterAll(async () => {
   await tmp.remove();
 });
 
-function realWindows(windowSteps: number, every: number): { rh: Float32Array; time: Float32Array; n: number } {
-  const steps = toStepSeries(csv, 600, 3);
-  const s = buildSamples(steps, { windowSteps, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: steps.raw.length });
-  const rows = Array.from({ length: Math.floor(s.n / every) }, (_, i) => i * every);
-  const rh = new Float32Array(rows.length * windowSteps);
-  const time = new Float32Array(rows.length * 2);
-  rows.forEach((r, i) => {
-    rh.set(s.x.subarray(r * s.p, r * s.p + windowSteps), i * windowSteps);
-    time[i * 2] = s.x[r * s.p + windowSteps] ?? 0;
-    time[i * 2 + 1] = s.x[r * s.p + windowSteps + 1] ?? 0;
-  });
-  return { rh, time, n: rows.length };
-}
-
 async function session(file: string): Promise<ort.InferenceSession> {
   const s = await openSession(file);
   sessions.push(s);
@@ -60,7 +45,7 @@ async function session(file: string): Promise<ort.InferenceSession> {
 }
 
 const diffOf = async (file: string, w: FeatureRidgeWeights, every: number): Promise<number> => {
-  const { rh, time } = realWindows(w.windowSteps, every);
+  const { rh, time } = realWindows(csv, w.windowSteps, every);
   return maxForwardDiff(await session(file), w.windowSteps, w.horizons, (x, t) => featureReferenceForward(w, x, t), rh, time);
 };
 
@@ -102,7 +87,7 @@ describe('features (feature-set.ts)', () => {
 describe('ONNX feature-ridge graph vs TypeScript reference', () => {
   it('matches within 1e-4 on real windows for a freshly trained model', async () => {
     const file = await tmp.write('feature.onnx', buildFeatureModel(trained.weights, trained.contract));
-    expect(realWindows(144, 5).n).toBeGreaterThan(2000);
+    expect(realWindows(csv, 144, 5).n).toBeGreaterThan(2000);
     expect(await diffOf(file, trained.weights, 5)).toBeLessThan(TOLERANCE);
     expect(Math.max(...Array.from(trained.weights.wF, Math.abs))).toBeGreaterThan(1e-3);
     // The stored weights round-trip through the file.

@@ -5,8 +5,7 @@ import type { CsvSeries } from './csv.ts';
 import { openSession } from './ort-run.ts';
 import { buildRidgeModel } from './ridge-onnx.ts';
 import { maxReferenceDiff } from './self-check.ts';
-import { buildSamples, toStepSeries } from './series.ts';
-import { APPLIANCES_CSV, tempDir } from './test-fixtures.ts';
+import { APPLIANCES_CSV, realWindows, tempDir } from './test-fixtures.ts';
 import type { TempDir } from './test-fixtures.ts';
 import { trainRidge } from './train.ts';
 
@@ -28,21 +27,6 @@ afterAll(async () => {
   for (const s of sessions) await s.release();
   await tmp.remove();
 });
-
-/** Every `every`-th real window of the column (window values in %RH, time features). */
-function realWindows(series: CsvSeries, windowSteps: number, every: number): { rh: Float32Array; time: Float32Array; n: number } {
-  const steps = toStepSeries(series, 600, 3);
-  const s = buildSamples(steps, { windowSteps, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: steps.raw.length });
-  const rows = Array.from({ length: Math.floor(s.n / every) }, (_, i) => i * every);
-  const rh = new Float32Array(rows.length * windowSteps);
-  const time = new Float32Array(rows.length * 2);
-  rows.forEach((r, i) => {
-    rh.set(s.x.subarray(r * s.p, r * s.p + windowSteps), i * windowSteps);
-    time[i * 2] = s.x[r * s.p + windowSteps] ?? 0;
-    time[i * 2 + 1] = s.x[r * s.p + windowSteps + 1] ?? 0;
-  });
-  return { rh, time, n: rows.length };
-}
 
 async function session(file: string): Promise<ort.InferenceSession> {
   const s = await openSession(file);

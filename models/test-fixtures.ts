@@ -6,6 +6,8 @@ import type { ModelContract } from './contract.ts';
 import { floatTensor, floatValueInfo, node, writeModelFile } from './onnx-file.ts';
 import type { ModelParts } from './onnx-file.ts';
 import type { RidgeWeights } from './reference.ts';
+import type { CsvSeries } from './csv.ts';
+import { buildSamples, toStepSeries } from './series.ts';
 
 /** Shared by the model and forecaster tests: small contracts, weights and temp dirs. */
 
@@ -84,4 +86,19 @@ export async function tempDir(): Promise<TempDir> {
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** Every `every`-th real window of the column (window values in %RH, time features). */
+export function realWindows(series: CsvSeries, windowSteps: number, every: number): { rh: Float32Array; time: Float32Array; n: number } {
+  const steps = toStepSeries(series, 600, 3);
+  const s = buildSamples(steps, { windowSteps, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: steps.raw.length });
+  const rows = Array.from({ length: Math.floor(s.n / every) }, (_, i) => i * every);
+  const rh = new Float32Array(rows.length * windowSteps);
+  const time = new Float32Array(rows.length * 2);
+  rows.forEach((r, i) => {
+    rh.set(s.x.subarray(r * s.p, r * s.p + windowSteps), i * windowSteps);
+    time[i * 2] = s.x[r * s.p + windowSteps] ?? 0;
+    time[i * 2 + 1] = s.x[r * s.p + windowSteps + 1] ?? 0;
+  });
+  return { rh, time, n: rows.length };
 }
