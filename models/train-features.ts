@@ -1,5 +1,5 @@
 import { conformalOffsets } from './conformal.ts';
-import { CONTRACT_VERSION, DEFAULT_MAX_FILL_STEPS } from './contract.ts';
+import { DEFAULT_MAX_FILL_STEPS } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import { ModelError } from './errors.ts';
@@ -13,8 +13,8 @@ import { gram, gramScale, predict, selectLambda, solveRidgePerColumn } from './r
 import type { Gram, RidgeFit } from './ridge.ts';
 import { buildSamples, toStepSeries } from './series.ts';
 import type { AnchoredSamples } from './series.ts';
-import { checkOptions, DEFAULT_HORIZONS_S, trainedContract } from './train.ts';
-import type { HorizonReport, TrainOptions } from './train.ts';
+import { checkOptions, DEFAULT_HORIZONS_S, TRAIN_FRACTION, trainedContract, VALID_FRACTION } from './train.ts';
+import type { HorizonReport, TrainOptions, TrainSummaryBase } from './train.ts';
 
 /**
  * Trains the feature-ridge model (feature-set.ts, feature-ridge.ts). Same chronological split
@@ -46,24 +46,15 @@ const CV_BLOCKS = 5;
 const SCALE_FLOOR_FRACTION = 0.3;
 /** Lower bound of the interval scale's constant part, %RH. */
 const MIN_SCALE_FLOOR = 0.01;
-const TRAIN_FRACTION = 0.7;
-const VALID_FRACTION = 0.15;
 
 export interface FeatureTrainResult {
   weights: FeatureRidgeWeights;
   contract: ModelContract;
-  summary: {
-    model_version: string;
-    training_data: string;
-    training_range: string;
-    steps: number;
-    samples: { train: number; validation: number; test: number };
-    lambdas: number[];
+  summary: TrainSummaryBase & {
     /** Shrinkage toward persistence per horizon (1 = none). */
     alphas: number[];
     /** Validation MAE per horizon: model (train-only fit, shrunk) and persistence. */
     validation: { horizon_s: number; model: number; persistence: number }[];
-    test: HorizonReport[];
   };
 }
 

@@ -35,28 +35,30 @@ export interface HorizonReport {
   coverage: number;
 }
 
+/** What `npm run model -- train` prints about any model kind. */
+export interface TrainSummaryBase {
+  model_version: string;
+  training_data: string;
+  training_range: string;
+  steps: number;
+  samples: { train: number; validation: number; test: number };
+  /** Chosen lambda per horizon. */
+  lambdas: number[];
+  /** Measured on the test split (last 15%), never used for fitting, lambda or intervals. */
+  test: HorizonReport[];
+}
+
 export interface TrainResult {
   weights: RidgeWeights;
   contract: ModelContract;
-  summary: {
-    model_version: string;
-    training_data: string;
-    training_range: string;
-    steps: number;
-    samples: { train: number; validation: number; test: number };
-    /** Chosen lambda per horizon. */
-    lambdas: number[];
-    lambdas_tried: { lambda: number; mae: number }[];
-    /** Measured on the test split (last 15%), never used for fitting, lambda or intervals. */
-    test: HorizonReport[];
-  };
+  summary: TrainSummaryBase & { lambdas_tried: { lambda: number; mae: number }[] };
 }
 
 export const DEFAULT_HORIZONS_S = Array.from({ length: 36 }, (_, i) => (i + 1) * 600);
 const DEFAULT_LAMBDAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1e3, 1e4];
 /** Chronological split: the first 70% trains, the next 15% picks lambda and the intervals, the last 15% tests. */
-const TRAIN_FRACTION = 0.7;
-const VALID_FRACTION = 0.15;
+export const TRAIN_FRACTION = 0.7;
+export const VALID_FRACTION = 0.15;
 
 /** Trains the delta ridge model on one CSV column. Throws ModelError (DATA_INVALID / TRAINING_FAILED). */
 export function trainRidge(csv: CsvSeries, opts: TrainOptions = {}): TrainResult {
