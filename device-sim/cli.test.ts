@@ -7,6 +7,7 @@ import { SerialSource } from '../gateway/sources/serial-source.ts';
 import type { LinkState, Reading } from '../gateway/types.ts';
 import { requireTool } from '../test/prereq.ts';
 import { parseReplayCsv } from './replay-data.ts';
+import { waitFor as pollUntil } from '../test/wait.ts';
 
 /**
  * The device-sim CLI as an operator runs it (`hygrocast replay ...` runs device-sim/replay.ts):
@@ -25,12 +26,9 @@ afterEach(async () => {
   cleanups.length = 0;
 });
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** The shared poll at this file's 20 ms step and 20_000 ms default bound. */
+function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  return pollUntil(check, what, timeoutMs, 20);
 }
 
 describe.skipIf(socat === null)('device-sim CLI: replay with faults and unplugging', () => {

@@ -87,11 +87,4 @@ export async function startGatewayProcess(config: Record<string, unknown>, timeo
   };
 }
 
-/** Resolves when `predicate` holds, polling every 50 ms; rejects with `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor } from './wait.ts';

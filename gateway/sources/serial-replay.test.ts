@@ -11,6 +11,7 @@ import { requireTool } from '../../test/prereq.ts';
 import { systemClock } from '../clock.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { SerialSource } from './serial-source.ts';
+import { waitFor as pollUntil } from '../../test/wait.ts';
 
 /**
  * Real data through the real path: CSV rows -> ReplayDevice -> LineEncoder -> socat pty ->
@@ -28,12 +29,9 @@ afterEach(async () => {
   cleanups.length = 0;
 });
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** The shared poll at this file's 20 ms step and 20_000 ms default bound. */
+function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  return pollUntil(check, what, timeoutMs, 20);
 }
 
 async function replayIntoStore(rows: ReplayRow[], sensorId: string, rowStepMs: number) {

@@ -11,6 +11,7 @@ import { encodeMessage } from '../../firmware-bridge/protocol.ts';
 import { requireTool } from '../../test/prereq.ts';
 import type { LinkState } from '../types.ts';
 import { SerialSource } from './serial-source.ts';
+import { waitFor as pollUntil } from '../../test/wait.ts';
 
 /**
  * 20 unplug/replug cycles on real pseudo-terminals. The gateway opens a by-id-style symlink, as
@@ -36,12 +37,9 @@ afterEach(async () => {
   cleanups.length = 0;
 });
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** The shared poll at this file's 5 ms step and 5000 ms default bound. */
+function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  return pollUntil(check, what, timeoutMs, 5);
 }
 
 /** Minimal firmware on the device end: readings on a timer, acks for `info`. */
