@@ -9,7 +9,7 @@ import type { RidgeWeights } from '../models/reference.ts';
 import { buildRidgeModel, readRidgeWeights } from '../models/ridge-onnx.ts';
 import { buildSamples, toStepSeries } from '../models/series.ts';
 import { evaluateWeights, trainRidge, type TrainOptions } from '../models/train.ts';
-import { FEATURE_GRAPH_NAME, readFeatureWeights } from '../models/feature-onnx.ts';
+import { FEATURE_GRAPH_NAMES, readFeatureWeights } from '../models/feature-onnx.ts';
 import { evaluateFeatureWeights } from '../models/train-features.ts';
 import type { FeatureRidgeWeights } from '../models/feature-ridge.ts';
 import type { ModelRegistry } from './registry.ts';
@@ -102,9 +102,9 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
       const pc = describeModel(model).contract;
       // Scored on the same holdout only when it forecasts the same steps; otherwise the comparison is void.
       if (pc && pc.stepS === c.stepS && pc.horizonsS.join(',') === c.horizonsS.join(',')) {
-        // The shipped model is a feature ridge (models/feature-onnx.ts); older ones are plain delta ridges.
+        // The shipped model is a boosted feature ridge (models/feature-onnx.ts); older ones are feature or plain delta ridges.
         run.production =
-          model.graph?.name === FEATURE_GRAPH_NAME
+          FEATURE_GRAPH_NAMES.has(model.graph?.name ?? '')
             ? { version: prod.version, ...scoreFeature(readFeatureWeights(model, pc), series, pc.windowSteps, cut, n, c.horizonsS) }
             : { version: prod.version, ...score(readRidgeWeights(model, pc.windowSteps, pc.horizonsS.length), holdout(pc.windowSteps), c.horizonsS) };
       }

@@ -59,7 +59,7 @@ describe('model CLI', () => {
     expect(train.code).toBe(0);
     const trained = JSON.parse(train.stdout) as { kind: string; alphas: number[]; onnx_reference_max_diff: number };
     expect(trained.onnx_reference_max_diff).toBeLessThanOrEqual(1e-4);
-    expect(trained.kind).toBe('feature');
+    expect(trained.kind).toBe('boosted');
     expect(trained.alphas).toHaveLength(2);
 
     const ev = await cli(['eval', '--model', out, '--data', slice, '--column', 'RH_6']);
@@ -116,7 +116,7 @@ describe('model CLI', () => {
       [['train', '--data', few, '--column', 'RH_1', '--out', path.join(dir, 'x.onnx')], /usable train windows/],
       [['eval', '--model', slice, '--data', slice, '--column', 'RH_1'], /./],
       [['train', '--data', slice, '--column', 'RH_1'], /--out/],
-      [['train', '--data', slice, '--column', 'RH_1', '--out', path.join(dir, 'y.onnx'), '--kind', 'mlp'], /--kind must be "feature" or "ridge", got "mlp"/],
+      [['train', '--data', slice, '--column', 'RH_1', '--out', path.join(dir, 'y.onnx'), '--kind', 'mlp'], /--kind must be "boosted", "feature" or "ridge", got "mlp"/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(args)));
     runs.forEach((r, i) => {

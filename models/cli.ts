@@ -11,12 +11,14 @@ import { buildSamples, toStepSeries } from './series.ts';
 import { trainRidge } from './train.ts';
 import type { TrainOptions } from './train.ts';
 import { trainFeatureRidge } from './train-features.ts';
-import { featureReferenceForward } from './feature-ridge.ts';
-import { buildFeatureModel, FEATURE_GRAPH_NAME, readFeatureWeights } from './feature-onnx.ts';
+import { boostedHorizons, featureReferenceForward } from './feature-ridge.ts';
+import { buildFeatureModel, FEATURE_GRAPH_NAMES, readFeatureWeights } from './feature-onnx.ts';
 import { referenceForward } from './reference.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import type { ModelParts } from './onnx-file.ts';
+import type { FeatureRidgeWeights } from './feature-ridge.ts';
+import { checkFeatureGraph } from './graph-check.ts';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -47,10 +49,10 @@ function horizonsArg(v: string): number[] {
   return list;
 }
 
-type ModelKind = 'feature' | 'ridge';
+type ModelKind = 'boosted' | 'feature' | 'ridge';
 
 function kindArg(v: string): ModelKind {
-  if (v !== 'feature' && v !== 'ridge') throw new InvalidArgumentError(`--kind must be "feature" or "ridge", got "${v}"`);
+  if (v !== 'boosted' && v !== 'feature' && v !== 'ridge') throw new InvalidArgumentError(`--kind must be "boosted", "feature" or "ridge", got "${v}"`);
   return v;
 }
 
@@ -58,6 +60,8 @@ interface Trained {
   parts: ModelParts;
   contract: ModelContract;
   reference: ReferenceFn;
+  /** Feature models: checked with their in-graph features too (graph-check.ts). */
+  featureWeights?: FeatureRidgeWeights;
   summary: object;
 }
 
@@ -67,9 +71,9 @@ function trainKind(kind: ModelKind, csv: CsvSeries, opts: TrainOptions): Trained
     log(`lambdas ${r.summary.lambdas.map((l) => l.toExponential(1)).join(' ')}`);
     return { parts: buildRidgeModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => referenceForward(r.weights, x, t), summary: { kind, ...r.summary } };
   }
-  const r = trainFeatureRidge(csv, opts);
+  const r = trainFeatureRidge(csv, { ...opts, boost: kind === 'boosted' });
   log(`alphas ${r.summary.alphas.join(' ')}`);
-  return { parts: buildFeatureModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => featureReferenceForward(r.weights, x, t), summary: { kind, ...r.summary } };
+  return { parts: buildFeatureModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => featureReferenceForward(r.weights, x, t), featureWeights: r.weights, summary: { kind, ...r.summary } };
 }
 
 async function train(o: { data: string; column: string; out: string; kind: ModelKind; stepS?: number; windowSteps?: number; horizonsS?: number[]; modelVersion?: string }): Promise<void> {
@@ -80,12 +84,14 @@ async function train(o: { data: string; column: string; out: string; kind: Model
   await writeModelFile(o.out, trained.parts);
   const file = await readModelFile(o.out);
   if (file.problems.length > 0) throw new ModelError('MODEL_CONTRACT_VIOLATION', `written model breaks the contract: ${file.problems.join('; ')}`, file.problems);
-  const diff = await selfCheck(o.out, trained.contract, trained.reference, csv);
-  if (!(diff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `onnxruntime differs from the reference by ${diff} (> ${SELF_CHECK_TOLERANCE})`);
-  process.stdout.write(`${JSON.stringify({ out: o.out, ...trained.summary, onnx_reference_max_diff: diff })}\n`);
+  const check = await selfCheck(o.out, trained, csv);
+  if (!(check.maxDiff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `onnxruntime differs from the reference by ${check.maxDiff} (> ${SELF_CHECK_TOLERANCE})`);
+  if (!(check.featureDiff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `the graph's features differ from the reference's by ${check.featureDiff} (> ${SELF_CHECK_TOLERANCE}, relative)`);
+  process.stdout.write(`${JSON.stringify({ out: o.out, ...trained.summary, onnx_reference_max_diff: check.maxDiff, ...(trained.featureWeights ? { onnx_feature_max_rel_diff: check.featureDiff } : {}) })}\n`);
 }
 
-async function selfCheck(path: string, c: ModelContract, reference: ReferenceFn, csv: CsvSeries): Promise<number> {
+async function selfCheck(path: string, trained: Trained, csv: CsvSeries): Promise<{ maxDiff: number; featureDiff: number }> {
+  const c = trained.contract;
   const series = toStepSeries(csv, c.stepS, c.maxFillSteps);
   const W = c.windowSteps;
   const s = buildSamples(series, { windowSteps: W, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: series.raw.length });
@@ -98,9 +104,10 @@ async function selfCheck(path: string, c: ModelContract, reference: ReferenceFn,
     time[i * 2] = s.x[r * s.p + W] ?? 0;
     time[i * 2 + 1] = s.x[r * s.p + W + 1] ?? 0;
   });
+  if (trained.featureWeights) return checkFeatureGraph(await readFile(path), trained.featureWeights, rh, time);
   const session = await openSession(path);
   try {
-    return await maxForwardDiff(session, W, c.horizonsS.length, reference, rh, time);
+    return { maxDiff: await maxForwardDiff(session, W, c.horizonsS.length, trained.reference, rh, time), featureDiff: 0 };
   } finally {
     await session.release();
   }
@@ -112,9 +119,10 @@ async function inspect(path: string): Promise<void> {
   if (file.contract) {
     try {
       const model = decodeModel(await readFile(path), path);
-      if (model.graph?.name === FEATURE_GRAPH_NAME) {
+      if (FEATURE_GRAPH_NAMES.has(model.graph?.name ?? '')) {
         const w = readFeatureWeights(model, file.contract);
         out.feature_ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi), scale_floor: w.scaleFloor };
+        if (w.boost) out.boosted = { horizons_s: boostedHorizons(file.contract.horizonsS).map((k) => file.contract?.horizonsS[k]), trees: w.boost.models.map((m) => m.trees.length) };
       } else {
         const w = readRidgeWeights(model, file.contract.windowSteps, file.contract.horizonsS.length);
         out.ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi) };
@@ -148,7 +156,7 @@ program
   .requiredOption('--data <csv>', 'CSV with a timestamp column and numeric columns')
   .requiredOption('--column <name>', 'column to forecast (%RH)')
   .requiredOption('--out <file.onnx>', 'where to write the model')
-  .option('--kind <kind>', 'feature (ridge on in-graph features, shrunk toward persistence; the shipped kind) or ridge (the delta ridge of v1/v2)', kindArg, 'feature' as ModelKind)
+  .option('--kind <kind>', 'boosted (feature ridge plus absolute-error boosted trees on its residuals; the shipped kind), feature (the ridge on in-graph features alone, shrunk toward persistence) or ridge (the delta ridge of v1/v2)', kindArg, 'boosted' as ModelKind)
   .option('--step-s <s>', 'resampling step in seconds (default 600)', intArg('--step-s'))
   .option('--window-steps <n>', 'window length in steps (default 144)', intArg('--window-steps'))
   .option('--horizons-s <list>', 'comma-separated horizons in seconds (default 600..21600 every 600)', horizonsArg)

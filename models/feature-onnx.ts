@@ -3,8 +3,9 @@ import { INPUT_RH, INPUT_TIME } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import { contractGraph } from './contract-graph.ts';
 import { ModelError } from './errors.ts';
-import type { FeatureRidgeWeights } from './feature-ridge.ts';
-import { differenceMatrix, featureLayout, linearMatrix } from './feature-set.ts';
+import type { BoostStage, FeatureRidgeWeights } from './feature-ridge.ts';
+import { differenceMatrix, featureLayout, HARMONICS, linearMatrix } from './feature-set.ts';
+import type { GbmModel, TreeNode } from './gbm.ts';
 import { floatTensor, initializerValues, int64Tensor, node } from './onnx-file.ts';
 import type { ModelParts } from './onnx-file.ts';
 
@@ -15,11 +16,134 @@ import type { ModelParts } from './onnx-file.ts';
  *   last = Slice(rh, W-1);  d = rh - last;  lin = MatMul(d, A)
  *   vol  = Sqrt(MatMul(Square(MatMul(d, D)), 1/V));  m1 = Slice(lin, 0)
  *   M    = Slice(lin, 0..meanSteps)  (the multi-scale means)
- *   F    = Concat(lin, last, time, vol, time*last, time*vol, time*m1, M*last, M*vol, Abs(M))
+ *   F    = Concat(lin, last, time, vol, time*last, time*vol, time*m1, M*last, M*vol, Abs(M),
+ *                 sin 2x, cos 2x, ..., sin 4x, cos 4x)   (angle addition from time)
  *   y    = MatMul(F, W_f) + b + last;  s = vol + scale_floor
+ *   boosted: y += MatMul(TreeEnsembleRegressor(F), interp)   (ai.onnx.ml, one target per
+ *            boosted horizon, BRANCH_LT on float32 thresholds)
  *   lower = y + s*q_lo;  upper = y + s*q_hi;  Clip all three to [0, 100].
  */
 export const FEATURE_GRAPH_NAME = 'hygrocast_feature_ridge';
+/** The same graph with the boosted-tree stage. */
+export const BOOSTED_GRAPH_NAME = 'hygrocast_feature_boosted';
+/** Graphs readFeatureWeights can read. */
+export const FEATURE_GRAPH_NAMES: ReadonlySet<string> = new Set([FEATURE_GRAPH_NAME, BOOSTED_GRAPH_NAME]);
+const ML_DOMAIN = 'ai.onnx.ml';
+const TREE_NODE = 'boost_trees';
+const A = onnxproto.onnx.AttributeProto.AttributeType;
+
+function harmonicNodes(): { nodes: onnxproto.onnx.INodeProto[]; outputs: string[] } {
+  const nodes: onnxproto.onnx.INodeProto[] = [node('Slice', [INPUT_TIME, 'zero', 'one', 'axis_1'], ['sin1']), node('Slice', [INPUT_TIME, 'one', 'two', 'axis_1'], ['cos1'])];
+  const outputs: string[] = [];
+  for (let k = 2; k <= HARMONICS; k++) {
+    const [sp, cp] = [`sin${k - 1}`, `cos${k - 1}`];
+    nodes.push(
+      node('Mul', [sp, 'cos1'], [`sc${k}`]),
+      node('Mul', [cp, 'sin1'], [`cs${k}`]),
+      node('Add', [`sc${k}`, `cs${k}`], [`sin${k}`]),
+      node('Mul', [cp, 'cos1'], [`cc${k}`]),
+      node('Mul', [sp, 'sin1'], [`ss${k}`]),
+      node('Sub', [`cc${k}`, `ss${k}`], [`cos${k}`]),
+    );
+    outputs.push(`sin${k}`, `cos${k}`);
+  }
+  return { nodes, outputs };
+}
+
+/** The boosted stage as one ai.onnx.ml TreeEnsembleRegressor (opset 1) with a target per model. */
+function treeEnsemble(boost: BoostStage): onnxproto.onnx.INodeProto {
+  const n = { treeIds: [] as number[], nodeIds: [] as number[], featureIds: [] as number[], modes: [] as string[], values: [] as number[], yes: [] as number[], no: [] as number[] };
+  const t = { ids: [] as number[], nodeIds: [] as number[], treeIds: [] as number[], weights: [] as number[] };
+  let treeId = 0;
+  boost.models.forEach((m, target) => {
+    for (const tree of m.trees) {
+      tree.forEach((nd, id) => {
+        n.treeIds.push(treeId);
+        n.nodeIds.push(id);
+        if ('value' in nd) {
+          n.featureIds.push(0);
+          n.modes.push('LEAF');
+          n.values.push(0);
+          n.yes.push(0);
+          n.no.push(0);
+          t.ids.push(target);
+          t.nodeIds.push(id);
+          t.treeIds.push(treeId);
+          t.weights.push(nd.value);
+        } else {
+          n.featureIds.push(nd.feature);
+          n.modes.push('BRANCH_LT');
+          n.values.push(nd.threshold);
+          n.yes.push(nd.yes);
+          n.no.push(nd.no);
+        }
+      });
+      treeId++;
+    }
+  });
+  const ints = (name: string, v: number[]): onnxproto.onnx.IAttributeProto => ({ name, type: A.INTS, ints: v });
+  const floats = (name: string, v: number[]): onnxproto.onnx.IAttributeProto => ({ name, type: A.FLOATS, floats: v });
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  return {
+    ...node('TreeEnsembleRegressor', ['features'], ['tree_out'], TREE_NODE),
+    domain: ML_DOMAIN,
+    attribute: [
+      { name: 'n_targets', type: A.INT, i: boost.models.length },
+      { name: 'aggregate_function', type: A.STRING, s: text('SUM') },
+      { name: 'post_transform', type: A.STRING, s: text('NONE') },
+      floats('base_values', boost.models.map((m) => m.base)),
+      ints('nodes_treeids', n.treeIds),
+      ints('nodes_nodeids', n.nodeIds),
+      ints('nodes_featureids', n.featureIds),
+      { name: 'nodes_modes', type: A.STRINGS, strings: n.modes.map(text) },
+      floats('nodes_values', n.values),
+      ints('nodes_truenodeids', n.yes),
+      ints('nodes_falsenodeids', n.no),
+      ints('target_ids', t.ids),
+      ints('target_nodeids', t.nodeIds),
+      ints('target_treeids', t.treeIds),
+      floats('target_weights', t.weights),
+    ],
+  };
+}
+
+/** The boosted stage back out of the TreeEnsembleRegressor node and the interp initializer. */
+function readBoost(model: onnxproto.onnx.ModelProto, H: number): BoostStage {
+  const nd = model.graph?.node?.find((x) => x.name === TREE_NODE && x.opType === 'TreeEnsembleRegressor');
+  if (!nd) throw new ModelError('MODEL_CONTRACT_VIOLATION', `node "${TREE_NODE}": missing, this is not a hygrocast boosted model`);
+  const attr = (name: string): onnxproto.onnx.IAttributeProto => {
+    const a = nd.attribute?.find((x) => x.name === name);
+    if (!a) throw new ModelError('MODEL_CONTRACT_VIOLATION', `node "${TREE_NODE}": attribute ${name} missing`);
+    return a;
+  };
+  const ints = (name: string): number[] => (attr(name).ints ?? []).map(Number);
+  const floats = (name: string): number[] => attr(name).floats ?? [];
+  const S = Number(attr('n_targets').i ?? 0);
+  const base = floats('base_values');
+  const modes = (attr('nodes_modes').strings ?? []).map((b) => new TextDecoder().decode(b));
+  const [treeIds, nodeIds, featureIds, yes, no] = ['nodes_treeids', 'nodes_nodeids', 'nodes_featureids', 'nodes_truenodeids', 'nodes_falsenodeids'].map(ints) as [number[], number[], number[], number[], number[]];
+  const values = floats('nodes_values');
+  const trees = new Map<number, TreeNode[]>();
+  const targetOf = new Map<number, number>();
+  treeIds.forEach((tid, i) => {
+    const tree = trees.get(tid) ?? [];
+    trees.set(tid, tree);
+    tree[nodeIds[i] ?? 0] = modes[i] === 'LEAF' ? { value: 0 } : { feature: featureIds[i] ?? 0, threshold: values[i] ?? 0, yes: yes[i] ?? 0, no: no[i] ?? 0 };
+  });
+  const [tIds, tNodes, tTrees] = ['target_ids', 'target_nodeids', 'target_treeids'].map(ints) as [number[], number[], number[]];
+  floats('target_weights').forEach((wt, i) => {
+    const tid = tTrees[i] ?? 0;
+    const leaf = trees.get(tid)?.[tNodes[i] ?? 0];
+    if (!leaf || !('value' in leaf)) throw new ModelError('MODEL_CONTRACT_VIOLATION', `node "${TREE_NODE}": target weight ${i} names no leaf`);
+    leaf.value = wt;
+    targetOf.set(tid, tIds[i] ?? 0);
+  });
+  const models: GbmModel[] = Array.from({ length: S }, (_, s) => ({ base: base[s] ?? 0, trees: [] }));
+  for (const [tid, tree] of [...trees.entries()].sort((a, b) => a[0] - b[0])) models[targetOf.get(tid) ?? 0]?.trees.push(tree);
+  const interp = initializerValues(model, 'boost_interp');
+  if (!interp || interp.length !== S * H) throw new ModelError('MODEL_CONTRACT_VIOLATION', `initializer "boost_interp": missing or not ${S} x ${H}`);
+  return { models, interp };
+}
 
 function concat(inputs: string[], output: string): onnxproto.onnx.INodeProto {
   return { ...node('Concat', inputs, [output]), attribute: [{ name: 'axis', type: onnxproto.onnx.AttributeProto.AttributeType.INT, i: 1 }] };
@@ -34,8 +158,10 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
   const l = featureLayout(w.stepS, W);
   const V = l.volSteps;
   const io = contractGraph(contract);
+  const harmonics = harmonicNodes();
   return {
-    graphName: FEATURE_GRAPH_NAME,
+    graphName: w.boost ? BOOSTED_GRAPH_NAME : FEATURE_GRAPH_NAME,
+    ...(w.boost ? { extraOpsets: [{ domain: ML_DOMAIN, version: 1 }] } : {}),
     docString: 'Direct multi-horizon ridge on features computed in the graph (multi-scale trends, slope, same time yesterday, level, volatility, time-of-day interactions), shrunk toward persistence per horizon, with volatility-scaled conformal intervals. See models/feature-set.ts and docs/model-contract.md.',
     initializers: [
       int64Tensor('slice_starts', [1], [W - 1]),
@@ -43,6 +169,7 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       int64Tensor('axis_1', [1], [1]),
       int64Tensor('zero', [1], [0]),
       int64Tensor('one', [1], [1]),
+      int64Tensor('two', [1], [2]),
       int64Tensor('n_means', [1], [l.meanSteps.length]),
       floatTensor('A', [W, l.linear], linearMatrix(l)),
       floatTensor('D', [W, V], differenceMatrix(l)),
@@ -52,6 +179,7 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       floatTensor('q_lo', [H], w.qLo),
       floatTensor('q_hi', [H], w.qHi),
       floatTensor('scale_floor', [], [w.scaleFloor]),
+      ...(w.boost ? [floatTensor('boost_interp', [w.boost.models.length, H], w.boost.interp)] : []),
       ...io.clipInitializers,
     ],
     nodes: [
@@ -70,9 +198,11 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       node('Mul', ['means', 'last'], ['means_last']),
       node('Mul', ['means', 'vol'], ['means_vol']),
       node('Abs', ['means'], ['means_abs']),
-      concat(['lin', 'last', INPUT_TIME, 'vol', 't_last', 't_vol', 't_m1', 'means_last', 'means_vol', 'means_abs'], 'features'),
+      ...harmonics.nodes,
+      concat(['lin', 'last', INPUT_TIME, 'vol', 't_last', 't_vol', 't_m1', 'means_last', 'means_vol', 'means_abs', ...harmonics.outputs], 'features'),
       node('MatMul', ['features', 'W_f'], ['delta_no_bias']),
-      node('Add', ['delta_no_bias', 'b'], ['delta']),
+      node('Add', ['delta_no_bias', 'b'], [w.boost ? 'ridge_delta' : 'delta']),
+      ...(w.boost ? [treeEnsemble(w.boost), node('MatMul', ['tree_out', 'boost_interp'], ['tree_delta']), node('Add', ['ridge_delta', 'tree_delta'], ['delta'])] : []),
       node('Add', ['delta', 'last'], ['y']),
       node('Add', ['vol', 'scale_floor'], ['scale']),
       node('Mul', ['scale', 'q_lo'], ['off_lo']),
@@ -107,5 +237,6 @@ export function readFeatureWeights(model: onnxproto.onnx.ModelProto, contract: M
     qLo: get('q_lo', H),
     qHi: get('q_hi', H),
     scaleFloor: get('scale_floor', 1)[0] ?? 0,
+    ...(model.graph?.name === BOOSTED_GRAPH_NAME ? { boost: readBoost(model, H) } : {}),
   };
 }

@@ -4,10 +4,11 @@ import type ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsvColumn } from './csv.ts';
 import type { CsvSeries } from './csv.ts';
-import { buildFeatureModel, FEATURE_GRAPH_NAME, readFeatureWeights } from './feature-onnx.ts';
+import { BOOSTED_GRAPH_NAME, buildFeatureModel, readFeatureWeights } from './feature-onnx.ts';
+import { checkFeatureGraph } from './graph-check.ts';
 import { featureReferenceForward } from './feature-ridge.ts';
 import type { FeatureRidgeWeights } from './feature-ridge.ts';
-import { computeFeatures, featureLayout, linearMatrix } from './feature-set.ts';
+import { computeFeatures, featureLayout, HARMONICS, linearMatrix, timeHarmonics } from './feature-set.ts';
 import { decodeModel, readModelFile } from './onnx-file.ts';
 import { openSession } from './ort-run.ts';
 import { maxForwardDiff } from './self-check.ts';
@@ -61,8 +62,19 @@ describe('features (feature-set.ts)', () => {
     const f = computeFeatures(l, rh, [0.5, -0.5]);
     const m1 = -5; // mean of -10, -8, ..., 0
     const m2 = -11;
-    expect(f).toEqual([m1, m2, -2, -4, -6, -12, -22, -16, -10, 62, 0.5, -0.5, 2, 31, -31, 1, -1, m1 * 0.5, -m1 * 0.5, m1 * 62, m2 * 62, m1 * 2, m2 * 2, 5, 11]);
+    expect(f).toEqual([m1, m2, -2, -4, -6, -12, -22, -16, -10, 62, 0.5, -0.5, 2, 31, -31, 1, -1, m1 * 0.5, -m1 * 0.5, m1 * 62, m2 * 62, m1 * 2, m2 * 2, 5, 11, -0.5, 0, 0.25, 0.25, 0, -0.25]);
     expect(f).toHaveLength(l.total);
+  });
+
+  it('the time-of-day harmonics are sin kx and cos kx', () => {
+    for (const x of [0, 0.3, 1.7, Math.PI, 5.9]) {
+      const h = timeHarmonics(Math.sin(x), Math.cos(x));
+      expect(h).toHaveLength(2 * (HARMONICS - 1));
+      for (let k = 2; k <= HARMONICS; k++) {
+        expect(h[2 * (k - 2)]).toBeCloseTo(Math.sin(k * x), 12);
+        expect(h[2 * (k - 2) + 1]).toBeCloseTo(Math.cos(k * x), 12);
+      }
+    }
   });
 
   it('the fixed matrix of the graph gives the same linear block as the reference', () => {
@@ -102,15 +114,22 @@ describe('ONNX feature-ridge graph vs TypeScript reference', () => {
     expect(await diffOf(file, { ...trained.weights, scaleFloor: trained.weights.scaleFloor + 0.1 }, 50)).toBeGreaterThan(0.005);
   });
 
-  it('the shipped model is a feature-ridge model and matches the reference from its stored weights', async () => {
+  it('the shipped model is a boosted feature model and matches the reference from its stored weights on every window', async () => {
     const shipped = path.join(REPO_ROOT, 'models/hygrocast-rh.onnx');
     const info = await readModelFile(shipped);
     expect(info.problems).toEqual([]);
     const c = info.contract;
     if (!c) throw new Error('shipped model has no contract');
-    const model = decodeModel(await readFile(shipped));
-    expect(model.graph?.name).toBe(FEATURE_GRAPH_NAME);
-    expect(await diffOf(shipped, readFeatureWeights(model, c), 3)).toBeLessThan(TOLERANCE);
+    const bytes = await readFile(shipped);
+    const model = decodeModel(bytes);
+    expect(model.graph?.name).toBe(BOOSTED_GRAPH_NAME);
+    const w = readFeatureWeights(model, c);
+    expect(w.boost?.models).toHaveLength(8);
+    const { rh, time } = realWindows(csv, w.windowSteps, 5);
+    const check = await checkFeatureGraph(bytes, w, rh, time);
+    expect(check.windows).toBeGreaterThan(2000);
+    expect(check.featureDiff).toBeLessThan(TOLERANCE);
+    expect(check.maxDiff).toBeLessThan(TOLERANCE);
   });
 });
 

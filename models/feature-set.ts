@@ -15,6 +15,9 @@
  *                              interactions: the daily swing depends on level and volatility
  *   m*last, m*vol, |m|         for every multi-scale mean m: how far a trend carries depends on
  *                              the level (saturation) and on how noisy the window is
+ *   sin kx, cos kx (k = 2..4)  higher harmonics of the time of day x, from sin and cos by the
+ *                              angle-addition formulas: a daily pattern (dinner, showers) is
+ *                              sharper than one sine wave
  *
  * Scales, lags and first-step indices that do not fit in the window are dropped, so a small
  * window (as in the CLI tests) still has a valid, smaller feature set.
@@ -28,8 +31,11 @@ const LAG_STEPS = [1, 2, 3, 6];
 const FIRST_STEPS = [0, 3, 6, 12, 18, 24, 36];
 /** The volatility feature looks back this far. */
 const VOLATILITY_S = 6 * 3600;
-/** Features after the linear block: last, sin, cos, vol, and six interactions (then 3 per mean). */
+/** Features after the linear block: last, sin, cos, vol, and six interactions (then 3 per mean, then the harmonics). */
 export const EXTRA_FEATURES = 10;
+/** Harmonics 2..HARMONICS of the time of day, a sin and a cos each. */
+export const HARMONICS = 4;
+const HARMONIC_FEATURES = 2 * (HARMONICS - 1);
 
 export interface FeatureLayout {
   windowSteps: number;
@@ -41,7 +47,7 @@ export interface FeatureLayout {
   volSteps: number;
   /** Columns of A (the linear block). */
   linear: number;
-  /** All features: linear + EXTRA_FEATURES + 3 per multi-scale mean. */
+  /** All features: linear + EXTRA_FEATURES + 3 per multi-scale mean + the time-of-day harmonics. */
   total: number;
 }
 
@@ -53,7 +59,7 @@ export function featureLayout(stepS: number, windowSteps: number): FeatureLayout
   const volSteps = Math.max(1, Math.min(W - 1, Math.round(VOLATILITY_S / stepS)));
   const linear = meanSteps.length + lags.length + firstSteps.length;
   if (meanSteps.length === 0) throw new RangeError(`feature layout: a ${W}-step window of ${stepS} s holds no multi-scale mean (need >= 2 steps of the 1 h..24 h scales)`);
-  return { windowSteps: W, meanSteps, lags, firstSteps, volSteps, linear, total: linear + EXTRA_FEATURES + 3 * meanSteps.length };
+  return { windowSteps: W, meanSteps, lags, firstSteps, volSteps, linear, total: linear + EXTRA_FEATURES + 3 * meanSteps.length + HARMONIC_FEATURES };
 }
 
 /** A (W x linear, row-major): d · A gives the linear block. */
@@ -105,7 +111,27 @@ export function computeFeatures(l: FeatureLayout, rh: ArrayLike<number>, time: r
   f.push(last, sin, cos, vol, sin * last, cos * last, sin * vol, cos * vol, sin * m1, cos * m1);
   const means = f.slice(0, l.meanSteps.length);
   f.push(...means.map((m) => m * last), ...means.map((m) => m * vol), ...means.map(Math.abs));
+  f.push(...timeHarmonics(sin, cos));
   return f;
+}
+
+/**
+ * [sin 2x, cos 2x, ..., sin Kx, cos Kx] from sin x and cos x by angle addition, exactly as the
+ * ONNX graph computes them (Mul/Sub/Add only):
+ *   s_{k+1} = s_k c + c_k s,   c_{k+1} = c_k c - s_k s.
+ */
+export function timeHarmonics(sin: number, cos: number): number[] {
+  const out: number[] = [];
+  let s = sin;
+  let c = cos;
+  for (let k = 2; k <= HARMONICS; k++) {
+    const sk = s * cos + c * sin;
+    const ck = c * cos - s * sin;
+    out.push(sk, ck);
+    s = sk;
+    c = ck;
+  }
+  return out;
 }
 
 /** Index of `vol` in the feature vector (the interval scale). */

@@ -67,13 +67,15 @@ export interface ModelParts {
   /** metadata_props, written in key order. */
   metadata: Record<string, string>;
   docString?: string;
+  /** Operator sets beyond the default domain's (e.g. ai.onnx.ml for tree ensembles). */
+  extraOpsets?: { domain: string; version: number }[];
 }
 
 /** Encodes a complete ModelProto (IR 8, opset 17) to bytes. */
 export function encodeModel(parts: ModelParts): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET_VERSION }],
+    opsetImport: [{ domain: '', version: OPSET_VERSION }, ...(parts.extraOpsets ?? [])],
     producerName: 'hygrocast',
     producerVersion: '1',
     docString: parts.docString ?? '',

@@ -22,7 +22,16 @@ export interface ReferenceOutput {
   forecast: number[];
   lower: number[];
   upper: number[];
+  /**
+   * Tree models only: the smallest relative distance of a feature from a split threshold it was
+   * compared with. The graph computes features in float32, the reference in float64, so a
+   * window this close to a threshold (below NEAR_SPLIT) may take the other branch in the graph.
+   */
+  splitMargin?: number;
 }
+
+/** A feature this close to a split threshold (relative) may branch differently in float32. */
+export const NEAR_SPLIT = 1e-5;
 
 export function referenceForward(w: RidgeWeights, rh: ArrayLike<number>, time: readonly [number, number]): ReferenceOutput {
   if (rh.length !== w.windowSteps) throw new RangeError(`reference: window has ${rh.length} values, expected ${w.windowSteps}`);

@@ -3,11 +3,13 @@ import { DEFAULT_MAX_FILL_STEPS } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import { ModelError } from './errors.ts';
-import { featureReferenceForward } from './feature-ridge.ts';
-import type { FeatureRidgeWeights } from './feature-ridge.ts';
+import { boostedHorizons, featureReferenceForward, interpolationMatrix } from './feature-ridge.ts';
+import type { BoostStage, FeatureRidgeWeights } from './feature-ridge.ts';
+import { DEFAULT_GBM_OPTIONS, fitGbmL1 } from './gbm.ts';
+import type { GbmOptions } from './gbm.ts';
 import { featureSamples, fitStandardiser, rawFeatures } from './feature-samples.ts';
 import type { FeatureSamples, Standardiser } from './feature-samples.ts';
-import { featureLayout } from './feature-set.ts';
+import { computeFeatures, featureLayout, volatilityIndex } from './feature-set.ts';
 import type { FeatureLayout } from './feature-set.ts';
 import { gram, gramScale, predict, selectLambda, solveRidgePerColumn } from './ridge.ts';
 import type { Gram, RidgeFit } from './ridge.ts';
@@ -58,7 +60,13 @@ export interface FeatureTrainResult {
   };
 }
 
-export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions = {}): FeatureTrainResult {
+export interface BoostOptions {
+  /** Add the boosted-tree stage (the shipped kind). */
+  boost?: boolean;
+  gbm?: Partial<GbmOptions>;
+}
+
+export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions & BoostOptions = {}): FeatureTrainResult {
   const stepS = opts.stepS ?? 600;
   const windowSteps = opts.windowSteps ?? 144;
   const horizonsS = opts.horizonsS ?? DEFAULT_HORIZONS_S;
@@ -85,6 +93,7 @@ export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions = {}): Feat
   const { alphas, validation } = chooseAlphas(sel.fit, valid, horizonsS);
   // Floored so a window of a stuck sensor (vol 0) still divides by a positive scale.
   const scaleFloor = Math.max(MIN_SCALE_FLOOR, SCALE_FLOOR_FRACTION * median(train.vol));
+  if (opts.boost) return trainBoosted({ csv, opts, layout, std, samples, trainL, validL, testL, train, trainRaw, valid, n, cut2, stepS, windowSteps, horizonsS, level, maxFillSteps, lambdas: sel.lambdas, fit: sel.fit, alphas, validation, scaleFloor });
   const blocks = Array.from({ length: CV_BLOCKS }, (_, b) => featureSamples(layout, samples(Math.floor((cut2 * b) / CV_BLOCKS), Math.floor((cut2 * (b + 1)) / CV_BLOCKS)), std));
   const cv = cvScaledConformal(blocks, sel.lambdas, gramScale(gram(train, false)), alphas, scaleFloor, level);
   // The report scores the weights fitted on train + validation; the shipped weights are then
@@ -111,6 +120,135 @@ export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions = {}): Feat
       test: report,
     },
   };
+}
+
+interface BoostInputs {
+  csv: CsvSeries;
+  opts: TrainOptions & BoostOptions;
+  layout: FeatureLayout;
+  std: Standardiser;
+  samples: (from: number, to: number) => AnchoredSamples;
+  trainL: AnchoredSamples;
+  validL: AnchoredSamples;
+  testL: AnchoredSamples;
+  train: FeatureSamples;
+  trainRaw: { f: Float64Array; p: number };
+  valid: FeatureSamples;
+  n: number;
+  cut2: number;
+  stepS: number;
+  windowSteps: number;
+  horizonsS: number[];
+  level: number;
+  maxFillSteps: number;
+  lambdas: number[];
+  fit: RidgeFit;
+  alphas: number[];
+  validation: FeatureTrainResult['summary']['validation'];
+  scaleFloor: number;
+}
+
+/**
+ * The boosted model: the shrunk feature ridge, plus absolute-error boosted trees (gbm.ts) fitted
+ * to its residuals at a few horizons (boostedHorizons) and interpolated to the rest.
+ *   1. interval offsets: conformal quantiles of residual / (vol + floor) over train + validation,
+ *      each of 5 chronological blocks predicted by ridge and trees fitted on the other four;
+ *   2. ridge and trees refitted on train + validation, scored on test (15%): the report;
+ *   3. refitted on everything with the same penalties, shrinkage and offsets: the shipped weights.
+ */
+function trainBoosted(b: BoostInputs): FeatureTrainResult {
+  const { layout, std, horizonsS, alphas, scaleFloor, stepS } = b;
+  const gbmOptions = { ...DEFAULT_GBM_OPTIONS, ...b.opts.gbm };
+  const boosted = boostedHorizons(horizonsS);
+  const interp = interpolationMatrix(horizonsS, boosted);
+  const lambdaScale = gramScale(gram(b.train, false));
+  const stage = (fs: FeatureSamples, raw: { f: Float64Array; p: number }, fit: RidgeFit): BoostStage => {
+    const pred = predict(fit, fs);
+    const H = fs.h;
+    const models = boosted.map((k) => {
+      const y = new Float64Array(fs.n);
+      for (let r = 0; r < fs.n; r++) y[r] = (fs.y[r * H + k] ?? 0) - (alphas[k] ?? 0) * (pred[r * H + k] ?? 0);
+      return fitGbmL1({ n: fs.n, p: raw.p, x: raw.f }, y, gbmOptions);
+    });
+    return { models, interp };
+  };
+  const refit = (s: AnchoredSamples): { weights: (qLo: Float32Array, qHi: Float32Array) => FeatureRidgeWeights } => {
+    const raw = rawFeatures(layout, s);
+    const fs = featureSamples(layout, s, std, raw);
+    const g = gram(fs, false);
+    const fit = solveRidgePerColumn(g, b.lambdas.map((l) => (l * gramScale(g)) / lambdaScale));
+    const boost = stage(fs, raw, fit);
+    return { weights: (qLo, qHi) => ({ ...foldWeights(layout, stepS, std, fit, alphas, qLo, qHi, scaleFloor), boost }) };
+  };
+  // 1. intervals: each chronological block of train + validation predicted by ridge and trees
+  //    fitted on the other blocks (as cv-conformal.ts does for the ridge)
+  const H = horizonsS.length;
+  const residuals: number[][] = Array.from({ length: H }, () => []);
+  const blocks = Array.from({ length: CV_BLOCKS }, (_, i) => b.samples(Math.floor((b.cut2 * i) / CV_BLOCKS), Math.floor((b.cut2 * (i + 1)) / CV_BLOCKS))).filter((x) => x.n > 0);
+  if (blocks.length < 2) throw new ModelError('TRAINING_FAILED', 'interval calibration needs at least two non-empty cross-validation blocks; the series has too few usable windows');
+  const zero = new Float32Array(H);
+  blocks.forEach((held, i) => {
+    const w = refit(concatSamples(blocks.filter((_, j) => j !== i))).weights(zero, zero);
+    const W = b.windowSteps;
+    const vi = volatilityIndex(layout);
+    for (let r = 0; r < held.n; r++) {
+      const row = r * held.p;
+      const window = held.x.subarray(row, row + W);
+      const time: [number, number] = [held.x[row + W] ?? 0, held.x[row + W + 1] ?? 0];
+      const out = featureReferenceForward(w, window, time);
+      const s = (computeFeatures(layout, window, time)[vi] ?? 0) + scaleFloor;
+      for (let k = 0; k < H; k++) residuals[k]?.push(((held.targetsRh[r * H + k] ?? 0) - (out.forecast[k] ?? 0)) / s);
+    }
+  });
+  const qLo = new Float32Array(H);
+  const qHi = new Float32Array(H);
+  residuals.forEach((res, k) => {
+    const q = conformalOffsets(res, b.level);
+    // Clamped so the band always contains the forecast (onnx-forecaster.ts rejects one that does not).
+    qLo[k] = Math.min(0, q.lo);
+    qHi[k] = Math.max(0, q.hi);
+  });
+  // 2. the report: train + validation fit scored on test
+  const report = evaluateFeatureWeights(refit(b.samples(0, b.cut2)).weights(qLo, qHi), b.testL, horizonsS);
+  // 3. the shipped weights
+  const weights = refit(b.samples(0, b.n)).weights(qLo, qHi);
+  const contract = trainedContract(b.csv, b.opts, { stepS, windowSteps: b.windowSteps, horizonsS, level: b.level, maxFillSteps: b.maxFillSteps }, report, 'feature-boosted', `${layout.total} features computed in the graph from the ${b.windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions and harmonics; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation), plus absolute-error gradient-boosted trees (${gbmOptions.rounds} rounds, depth ${gbmOptions.depth}) fitted to the ridge's residuals at ${boosted.length} horizons and interpolated between them; ${b.level} interval from split-conformal residuals on validation scaled by recent volatility; refitted on all data`);
+  return {
+    weights,
+    contract,
+    summary: {
+      model_version: contract.modelVersion,
+      training_data: contract.trainingData,
+      training_range: contract.trainingRange,
+      steps: b.n,
+      samples: { train: b.trainL.n, validation: b.validL.n, test: b.testL.n },
+      lambdas: b.lambdas,
+      alphas,
+      validation: b.validation,
+      test: report,
+    },
+  };
+}
+
+/** Several sample sets as one (rows in order; anchors keep their step indices). */
+function concatSamples(parts: AnchoredSamples[]): AnchoredSamples {
+  const first = parts[0] as AnchoredSamples;
+  const n = parts.reduce((a, s) => a + s.n, 0);
+  const x = new Float64Array(n * first.p);
+  const y = new Float64Array(n * first.h);
+  const base = new Float64Array(n);
+  const targetsRh = new Float64Array(n * first.h);
+  const anchors: number[] = [];
+  let r = 0;
+  for (const s of parts) {
+    x.set(s.x, r * first.p);
+    y.set(s.y, r * first.h);
+    base.set(s.base, r);
+    targetsRh.set(s.targetsRh, r * first.h);
+    anchors.push(...s.anchors);
+    r += s.n;
+  }
+  return { n, p: first.p, h: first.h, x, y, base, targetsRh, anchors };
 }
 
 function layoutOrThrow(stepS: number, windowSteps: number): FeatureLayout {

@@ -1,0 +1,204 @@
+/**
+ * Gradient-boosted regression trees with the absolute-error loss (the forecasts are scored by
+ * MAE, whose optimum is the conditional median, not the mean that squared error chases; a
+ * kitchen's cooking spikes pull a mean far more than a median). Friedman's LAD boosting:
+ * each tree is grown on the signs of the current residuals, and each leaf then takes the median
+ * of the residuals it holds, times the learning rate.
+ *
+ * Splits search quantile bins of each feature (histograms, as LightGBM and XGBoost's `hist` do);
+ * a split is "feature < threshold", the threshold a float32 value halfway between two distinct
+ * training values, so the ONNX TreeEnsembleRegressor (float32, BRANCH_LT) routes every training
+ * window the way the trainer did. Deterministic: row subsampling uses a seeded generator.
+ */
+
+export interface GbmOptions {
+  rounds: number;
+  learningRate: number;
+  /** Splits from the root to a leaf. */
+  depth: number;
+  /** Fewest training rows in a leaf. */
+  minLeaf: number;
+  /** Quantile bins per feature. */
+  bins: number;
+  /** Fraction of rows each tree is grown on (the leaf values use the same rows). */
+  subsample: number;
+  seed: number;
+}
+
+export const DEFAULT_GBM_OPTIONS: GbmOptions = { rounds: 200, learningRate: 0.05, depth: 3, minLeaf: 50, bins: 32, subsample: 0.8, seed: 1 };
+
+/** A tree in one flat array: node 0 is the root. */
+export type TreeNode = { feature: number; threshold: number; yes: number; no: number } | { value: number };
+
+export interface GbmModel {
+  /** Added to the sum of the trees (the median of the targets). */
+  base: number;
+  trees: TreeNode[][];
+}
+
+/** Rows of features: n x p, row-major. */
+export interface FeatureRows {
+  n: number;
+  p: number;
+  x: Float64Array;
+}
+
+export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = DEFAULT_GBM_OPTIONS): GbmModel {
+  const { n, p, x } = rows;
+  if (n === 0 || y.length !== n) throw new RangeError(`gbm: ${n} rows and ${y.length} targets`);
+  const thresholds = Array.from({ length: p }, (_, j) => binThresholds(x, n, p, j, opts.bins));
+  const bins = new Uint8Array(n * p);
+  for (let r = 0; r < n; r++) for (let j = 0; j < p; j++) bins[r * p + j] = binOf(thresholds[j] as Float32Array, x[r * p + j] ?? 0);
+  const base = median(Array.from(y));
+  const f = new Float64Array(n).fill(base);
+  const random = mulberry32(opts.seed);
+  const trees: TreeNode[][] = [];
+  const grad = new Float64Array(n);
+  for (let round = 0; round < opts.rounds; round++) {
+    const chosen: number[] = [];
+    for (let r = 0; r < n; r++) if (random() < opts.subsample) chosen.push(r);
+    for (const r of chosen) grad[r] = Math.sign((y[r] ?? 0) - (f[r] ?? 0));
+    const nodes: TreeNode[] = [];
+    grow(Int32Array.from(chosen), 0);
+    trees.push(nodes);
+    for (let r = 0; r < n; r++) f[r] = (f[r] ?? 0) + leafOfBins(nodes, bins, r * p, thresholds);
+
+    function grow(idx: Int32Array, level: number): number {
+      const at = nodes.length;
+      nodes.push({ value: 0 });
+      const split = level < opts.depth && idx.length >= 2 * opts.minLeaf ? bestSplit(idx) : null;
+      if (!split) {
+        const residuals = Array.from(idx, (r) => (y[r] ?? 0) - (f[r] ?? 0));
+        nodes[at] = { value: opts.learningRate * median(residuals) };
+        return at;
+      }
+      const left: number[] = [];
+      const right: number[] = [];
+      for (const r of idx) ((bins[r * p + split.feature] ?? 0) <= split.bin ? left : right).push(r);
+      const yes = grow(Int32Array.from(left), level + 1);
+      const no = grow(Int32Array.from(right), level + 1);
+      nodes[at] = { feature: split.feature, threshold: (thresholds[split.feature] as Float32Array)[split.bin] ?? 0, yes, no };
+      return at;
+    }
+
+    function bestSplit(idx: Int32Array): { feature: number; bin: number } | null {
+      let total = 0;
+      for (const r of idx) total += grad[r] ?? 0;
+      const count = idx.length;
+      let best = 1e-12;
+      let found: { feature: number; bin: number } | null = null;
+      const sums = new Float64Array(opts.bins + 1);
+      const counts = new Int32Array(opts.bins + 1);
+      for (let j = 0; j < p; j++) {
+        const nb = (thresholds[j] as Float32Array).length;
+        if (nb === 0) continue;
+        sums.fill(0, 0, nb + 1);
+        counts.fill(0, 0, nb + 1);
+        for (const r of idx) {
+          const b = bins[r * p + j] ?? 0;
+          sums[b] = (sums[b] ?? 0) + (grad[r] ?? 0);
+          counts[b] = (counts[b] ?? 0) + 1;
+        }
+        let s = 0;
+        let c = 0;
+        for (let b = 0; b < nb; b++) {
+          s += sums[b] ?? 0;
+          c += counts[b] ?? 0;
+          if (c < opts.minLeaf) continue;
+          if (count - c < opts.minLeaf) break;
+          const gain = (s * s) / c + ((total - s) * (total - s)) / (count - c) - (total * total) / count;
+          if (gain > best) {
+            best = gain;
+            found = { feature: j, bin: b };
+          }
+        }
+      }
+      return found;
+    }
+  }
+  return { base, trees };
+}
+
+/** The model's value for one row of features, and how close the row came to a split threshold. */
+export function predictGbm(m: GbmModel, f: ArrayLike<number>): { value: number; margin: number } {
+  let value = m.base;
+  let margin = Infinity;
+  for (const nodes of m.trees) {
+    let at = 0;
+    for (;;) {
+      const node = nodes[at] as TreeNode;
+      if ('value' in node) {
+        value += node.value;
+        break;
+      }
+      const v = f[node.feature] ?? 0;
+      margin = Math.min(margin, Math.abs(v - node.threshold) / Math.max(1, Math.abs(node.threshold)));
+      at = v < node.threshold ? node.yes : node.no;
+    }
+  }
+  return { value, margin };
+}
+
+function leafOfBins(nodes: TreeNode[], bins: Uint8Array, offset: number, thresholds: Float32Array[]): number {
+  let at = 0;
+  for (;;) {
+    const node = nodes[at] as TreeNode;
+    if ('value' in node) return node.value;
+    // bin <= k  <=>  x < thresholds[k]
+    const t = thresholds[node.feature] as Float32Array;
+    const b = bins[offset + node.feature] ?? 0;
+    at = b < t.length && (t[b] ?? 0) <= node.threshold ? node.yes : node.no;
+  }
+}
+
+/**
+ * Up to `bins - 1` float32 thresholds of feature j, each halfway between two adjacent distinct
+ * training values at (about) evenly spaced quantiles, ascending.
+ */
+function binThresholds(x: Float64Array, n: number, p: number, j: number, bins: number): Float32Array {
+  const v = new Float64Array(n);
+  for (let r = 0; r < n; r++) v[r] = x[r * p + j] ?? 0;
+  v.sort();
+  const out: number[] = [];
+  for (let q = 1; q < bins; q++) {
+    const i = Math.min(n - 1, Math.floor((q * n) / bins));
+    // The first value above v[i]: the threshold sits between them.
+    let k = i + 1;
+    while (k < n && (v[k] ?? 0) === (v[i] ?? 0)) k++;
+    if (k >= n) break;
+    const t = Math.fround(((v[i] ?? 0) + (v[k] ?? 0)) / 2);
+    if (t > (v[i] ?? 0) && t <= (v[k] ?? 0) && (out.length === 0 || t > (out[out.length - 1] ?? 0))) out.push(t);
+  }
+  return Float32Array.from(out);
+}
+
+/** Number of thresholds <= value: the row goes left (yes) of threshold k exactly when bin <= k. */
+function binOf(thresholds: Float32Array, value: number): number {
+  let lo = 0;
+  let hi = thresholds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((thresholds[mid] ?? 0) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function median(v: number[]): number {
+  if (v.length === 0) return 0;
+  const s = v.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+/** A small seeded generator (mulberry32): same seed, same trees. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
