@@ -31,6 +31,10 @@ describe('errorText', () => {
     expect(errorText(report)).toBe('live error (MAE, 24 h): 1 h 0.84 %RH (n 120) · 6 h –');
     expect(errorText(null)).toBeNull();
   });
+  it('adds how often the truth fell inside the band when the report has it', () => {
+    const report = { sensor: 'a', window_s: 86_400, updated_at: 'x', horizons: [{ horizon_s: 3600, mae: 0.837, n: 120, coverage: 0.7751 }, { horizon_s: 21_600, mae: 1.5, n: 100, coverage: null }] };
+    expect(errorText(report)).toBe('live error (MAE, 24 h): 1 h 0.84 %RH, 78% in band (n 120) · 6 h 1.50 %RH (n 100)');
+  });
 });
 
 describe('syncText and modelText', () => {

@@ -49,16 +49,17 @@ describe('ForecastLog', () => {
     expect(log.score(truth)).toEqual(['cellar']);
     expect(asked).toEqual([['cellar', BASE, BASE + STEP]]);
     expect(log.rollingError('cellar').horizons).toEqual([
-      { horizon_s: 600, mae: 1, n: 1 },
-      { horizon_s: 1200, mae: null, n: 0 },
+      { horizon_s: 600, mae: 1, n: 1, coverage: 1 },
+      { horizon_s: 1200, mae: null, n: 0, coverage: null },
     ]);
     log.record(forecast(BASE + STEP, [49, 47]));
     clock.advance(STEP);
     log.score(truth);
     // The step ending at BASE + 2 steps is the 1200 s target of the first and the 600 s of the second.
+    // Bands are forecast ± 1: 50 lies on the edge of [50, 52] and [48, 50] (inside), not in [52, 54].
     expect(log.rollingError('cellar').horizons).toEqual([
-      { horizon_s: 600, mae: 1, n: 2 },
-      { horizon_s: 1200, mae: 3, n: 1 },
+      { horizon_s: 600, mae: 1, n: 2, coverage: 1 },
+      { horizon_s: 1200, mae: 3, n: 1, coverage: 0 },
     ]);
     expect(log.score(truth)).toEqual([]); // scored rows are not scored again
   });

@@ -20,6 +20,12 @@ export interface HorizonError {
   mae: number | null;
   /** Forecasts scored in the window. */
   n: number;
+  /**
+   * Fraction of those truths inside the forecast's interval [lower, upper] (rolling report only),
+   * null when nothing was scored: the coverage the model's band actually gets on this site,
+   * to hold against its interval_level (0.8 for the shipped model).
+   */
+  coverage?: number | null;
 }
 
 /** Published retained on `<prefix>/<sensor>/forecast_error` and on the bus as `forecastError`. */
@@ -92,7 +98,8 @@ export class ForecastLog {
     this.due = db.prepare(`SELECT DISTINCT sensor_id AS sensorId, target_ms AS targetMs FROM forecasts
       WHERE scored_ms IS NULL AND target_ms <= ? ORDER BY target_ms LIMIT ?`);
     this.setTruth = db.prepare('UPDATE forecasts SET truth = ?, scored_ms = ? WHERE sensor_id = ? AND target_ms = ? AND scored_ms IS NULL');
-    this.errors = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n FROM forecasts
+    this.errors = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n,
+      AVG(CASE WHEN truth >= lower AND truth <= upper THEN 1.0 ELSE 0.0 END) AS coverage FROM forecasts
       WHERE sensor_id = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
     this.horizons = db.prepare('SELECT DISTINCT horizon_s AS horizonS FROM forecasts WHERE sensor_id = ? AND base_ms = (SELECT MAX(base_ms) FROM forecasts WHERE sensor_id = ?) ORDER BY horizon_s');
     this.prune = db.prepare('DELETE FROM forecasts WHERE target_ms < ?');
@@ -138,10 +145,10 @@ export class ForecastLog {
     return (this.byModel.all(modelVersion, sinceTargetMs) as { horizonS: number; mae: number; n: number }[]).map((r) => ({ horizon_s: r.horizonS, mae: r.mae, n: r.n }));
   }
 
-  /** Rolling MAE per horizon over targets in the last errorWindowMs, every horizon of the latest forecast listed. */
+  /** Rolling MAE and interval coverage per horizon over targets in the last errorWindowMs, every horizon of the latest forecast listed. */
   rollingError(sensorId: string): ForecastErrorReport {
     const now = this.opts.clock.now();
-    const scored = new Map((this.errors.all(sensorId, now - this.windowMs) as { horizonS: number; mae: number; n: number }[]).map((r) => [r.horizonS, r]));
+    const scored = new Map((this.errors.all(sensorId, now - this.windowMs) as { horizonS: number; mae: number; n: number; coverage: number }[]).map((r) => [r.horizonS, r]));
     const all = new Set([...(this.horizons.all(sensorId, sensorId) as { horizonS: number }[]).map((r) => r.horizonS), ...scored.keys()]);
     return {
       sensor: sensorId,
@@ -150,11 +157,15 @@ export class ForecastLog {
         .sort((a, b) => a - b)
         .map((h) => {
           const s = scored.get(h);
-          return { horizon_s: h, mae: s ? Math.round(s.mae * 10_000) / 10_000 : null, n: s?.n ?? 0 };
+          return { horizon_s: h, mae: s ? round4(s.mae) : null, n: s?.n ?? 0, coverage: s ? round4(s.coverage) : null };
         }),
       updated_at: new Date(now).toISOString(),
     };
   }
+}
+
+function round4(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
 }
 
 export interface ForecastScoringOptions {

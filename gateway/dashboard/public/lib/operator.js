@@ -21,13 +21,14 @@ function formatHorizon(s) {
   return s % 3600 === 0 ? `${s / 3600} h` : `${Math.round(s / 60)} min`;
 }
 
-/** "live error (MAE, 24 h): 1 h 0.84 %RH (n 120) · 6 h – "; null without a report. */
+/** "live error (MAE, 24 h): 1 h 0.84 %RH, 78% in band (n 120) · 6 h – "; null without a report. */
 export function errorText(report) {
   if (typeof report !== 'object' || report === null || !Array.isArray(report.horizons)) return null;
   const parts = ERROR_HORIZONS_S.map((h) => {
     const e = report.horizons.find((x) => x?.horizon_s === h);
     if (!e || typeof e.mae !== 'number') return `${formatHorizon(h)} –`;
-    return `${formatHorizon(h)} ${e.mae.toFixed(2)} %RH (n ${e.n})`;
+    const band = typeof e.coverage === 'number' ? `, ${Math.round(e.coverage * 100)}% in band` : '';
+    return `${formatHorizon(h)} ${e.mae.toFixed(2)} %RH${band} (n ${e.n})`;
   });
   const window = typeof report.window_s === 'number' ? `, ${formatHorizon(report.window_s)}` : '';
   return `live error (MAE${window}): ${parts.join(' · ')}`;
