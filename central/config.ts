@@ -26,6 +26,8 @@ export const centralConfigSchema = z.strictObject({
   retrainIntervalMs: z.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
   /** A candidate is promoted when its holdout MAE is below production's by this fraction. Default 0.02. */
   promotionMargin: z.number().min(0).max(0.5).default(0.02),
+  /** Kind of model retraining trains: boosted (the shipped kind), feature or ridge (models/MODEL_CARD.md). Default boosted. */
+  retrainKind: z.enum(['boosted', 'feature', 'ridge']).default('boosted'),
   /** Bound of a compressed request body, in bytes. Default 8 MiB. */
   bodyLimitBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
 }).refine((c) => c.storage !== 'postgres' || c.pgConnectionString !== undefined, { message: 'storage: postgres needs pgConnectionString', path: ['pgConnectionString'] });
@@ -43,6 +45,7 @@ const ENV_KEYS: Record<string, { key: keyof CentralConfig; type: 'number' | 'str
   HYGROCAST_CENTRAL_SIGNING_KEY_PATH: { key: 'signingKeyPath', type: 'string' },
   HYGROCAST_CENTRAL_RETRAIN_INTERVAL_MS: { key: 'retrainIntervalMs', type: 'number' },
   HYGROCAST_CENTRAL_PROMOTION_MARGIN: { key: 'promotionMargin', type: 'number' },
+  HYGROCAST_CENTRAL_RETRAIN_KIND: { key: 'retrainKind', type: 'string' },
 };
 
 /** Defaults, then the YAML file, then HYGROCAST_CENTRAL_* variables; throws CENTRAL_CONFIG_INVALID listing every problem. */

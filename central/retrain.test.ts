@@ -7,6 +7,7 @@ import type { Reading } from '../gateway/types.ts';
 import { readCsvColumn } from '../models/csv.ts';
 import { decodeModel, describeModel, encodeModel } from '../models/onnx-file.ts';
 import { buildRidgeModel } from '../models/ridge-onnx.ts';
+import { BOOSTED_GRAPH_NAME } from '../models/feature-onnx.ts';
 import { APPLIANCES_CSV, persistenceWeights, testContract } from '../models/test-fixtures.ts';
 import { generateSigningKeys, privateKeyFromPem } from './manifest.ts';
 import { ModelRegistry } from './registry.ts';
@@ -58,7 +59,7 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
     } finally {
       await storage.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('records every run; promotes over a worse production model, archives a candidate that is not better by the margin', async () => {
     const { storage, registry, clock, runsFile, count } = await setup();
@@ -71,7 +72,9 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
       registry.promote('biased', clock.now());
 
       const [first] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, promotionMargin: 0.02 });
-      expect(first).toMatchObject({ gatewayId: 'gw', sensorId: 'rh1', decision: 'promoted', params: { windowSteps: 36, horizonsS: HORIZONS } });
+      expect(first).toMatchObject({ gatewayId: 'gw', sensorId: 'rh1', decision: 'promoted', params: { kind: 'boosted', windowSteps: 36, horizonsS: HORIZONS } });
+      // The candidate is the shipped kind: a boosted feature model, whose trees the next run reads back to score it.
+      expect(decodeModel(registry.artifact(first!.candidate!.version)!).graph?.name).toBe(BOOSTED_GRAPH_NAME);
       expect(first?.data.readings).toBe(count);
       expect(first?.data.trainedUntilMs).toBeLessThan(first?.data.toMs ?? 0);
       expect(first?.codeVersion).toMatch(/^(git|package):/);
@@ -94,5 +97,24 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
     } finally {
       await storage.close();
     }
-  }, 60_000);
+  }, 240_000);
+
+  it('kind ridge still trains delta-ridge candidates, scored against a boosted production model', async () => {
+    const { storage, registry, clock, runsFile } = await setup();
+    try {
+      const [boosted] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN });
+      expect(boosted?.decision).toBe('promoted');
+      clock.advance(60_000);
+      const [ridge] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, kind: 'ridge' });
+      expect(ridge?.error).toBeUndefined();
+      expect(ridge?.params.kind).toBe('ridge');
+      expect(ridge?.production?.version).toBe(boosted?.candidate?.version);
+      expect(decodeModel(registry.artifact(ridge!.candidate!.version)!).graph?.name).not.toBe(BOOSTED_GRAPH_NAME);
+      // The decision follows the scores, whichever it is.
+      const better = ridge!.candidate!.meanMae < ridge!.production!.meanMae * 0.98;
+      expect(ridge?.decision).toBe(better ? 'promoted' : 'archived');
+    } finally {
+      await storage.close();
+    }
+  }, 240_000);
 });

@@ -9,8 +9,10 @@ import type { RidgeWeights } from '../models/reference.ts';
 import { buildRidgeModel, readRidgeWeights } from '../models/ridge-onnx.ts';
 import { buildSamples, toStepSeries } from '../models/series.ts';
 import { evaluateWeights, trainRidge, type TrainOptions } from '../models/train.ts';
-import { FEATURE_GRAPH_NAMES, readFeatureWeights } from '../models/feature-onnx.ts';
-import { evaluateFeatureWeights } from '../models/train-features.ts';
+import { buildFeatureModel, FEATURE_GRAPH_NAMES, readFeatureWeights } from '../models/feature-onnx.ts';
+import { evaluateFeatureWeights, trainFeatureRidge } from '../models/train-features.ts';
+import type { ModelContract } from '../models/contract.ts';
+import type { ModelParts } from '../models/onnx-file.ts';
 import type { FeatureRidgeWeights } from '../models/feature-ridge.ts';
 import type { ModelRegistry } from './registry.ts';
 import type { CentralStorage } from './storage/storage.ts';
@@ -28,9 +30,17 @@ export interface RetrainOptions {
   promotionMargin?: number;
   /** Trainer options (step, window, horizons...); default the shipped model's. */
   train?: TrainOptions;
+  /**
+   * Which model candidates are: `boosted` (the shipped kind since v4, default), `feature` (the v3
+   * feature ridge) or `ridge` (the delta ridge). Candidates of a weaker kind than production
+   * would rarely clear the promotion margin.
+   */
+  kind?: CandidateKind;
   /** Readings read per sensor, newest kept (bounds memory). Default 1 000 000. */
   maxReadings?: number;
 }
+
+export type CandidateKind = 'boosted' | 'feature' | 'ridge';
 
 export interface RunRecord {
   runId: string;
@@ -38,7 +48,7 @@ export interface RunRecord {
   gatewayId: string;
   sensorId: string;
   codeVersion: string;
-  params: { stepS: number; windowSteps: number; horizonsS: number[]; holdoutFraction: number; promotionMargin: number };
+  params: { kind: CandidateKind; stepS: number; windowSteps: number; horizonsS: number[]; holdoutFraction: number; promotionMargin: number };
   data: { readings: number; fromMs: number; toMs: number; trainedUntilMs: number };
   candidate: { version: string; holdoutMae: Record<string, number>; meanMae: number } | null;
   production: { version: string; holdoutMae: Record<string, number>; meanMae: number } | null;
@@ -70,13 +80,14 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
   const readings = (await o.storage.readings(gatewayId, sensorId, 0, Number.MAX_SAFE_INTEGER, o.maxReadings ?? 1_000_000)).filter((r) => r.rh !== null);
   const csv = toCsv(readings, `central:${gatewayId}/${sensorId}`);
   const stepS = o.train?.stepS ?? 600;
+  const kind = o.kind ?? 'boosted';
   const run: RunRecord = {
     runId: `${gatewayId}-${sensorId}-${atMs}`,
     atMs,
     gatewayId,
     sensorId,
     codeVersion: codeVersion(),
-    params: { stepS, windowSteps: o.train?.windowSteps ?? 144, horizonsS: o.train?.horizonsS ?? [], holdoutFraction, promotionMargin },
+    params: { kind, stepS, windowSteps: o.train?.windowSteps ?? 144, horizonsS: o.train?.horizonsS ?? [], holdoutFraction, promotionMargin },
     data: { readings: csv.timesMs.length, fromMs: csv.timesMs[0] ?? 0, toMs: csv.timesMs.at(-1) ?? 0, trainedUntilMs: 0 },
     candidate: null,
     production: null,
@@ -90,12 +101,25 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
     run.data.trainedUntilMs = trainedUntilMs;
     const trainCsv = sliceBefore(csv, trainedUntilMs);
     const version = `${gatewayId}-${sensorId}-${new Date(atMs).toISOString().replace(/[:.]/g, '')}`;
-    const result = trainRidge(trainCsv, { ...o.train, modelVersion: version, now: () => atMs });
-    const c = result.contract;
-    run.params = { stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
-    const holdout = (windowSteps: number) =>
-      buildSamples(series, { windowSteps, horizonSteps: c.horizonsS.map((h) => h / c.stepS), mode: 'delta', fromAnchor: cut, targetLimit: n, constant: true });
-    run.candidate = { version, ...score(result.weights, holdout(c.windowSteps), c.horizonsS) };
+    const trainOpts = { ...o.train, modelVersion: version, now: () => atMs };
+    const holdout = (windowSteps: number, horizonsS: number[], stepS_: number) =>
+      buildSamples(series, { windowSteps, horizonSteps: horizonsS.map((h) => h / stepS_), mode: 'delta', fromAnchor: cut, targetLimit: n, constant: true });
+    let c: ModelContract;
+    let parts: ModelParts;
+    let candidateScore: { holdoutMae: Record<string, number>; meanMae: number };
+    if (kind === 'ridge') {
+      const result = trainRidge(trainCsv, trainOpts);
+      c = result.contract;
+      parts = buildRidgeModel(result.weights, c);
+      candidateScore = score(result.weights, holdout(c.windowSteps, c.horizonsS, c.stepS), c.horizonsS);
+    } else {
+      const result = trainFeatureRidge(trainCsv, { ...trainOpts, boost: kind === 'boosted' });
+      c = result.contract;
+      parts = buildFeatureModel(result.weights, c);
+      candidateScore = scoreFeature(result.weights, series, c.windowSteps, cut, n, c.horizonsS);
+    }
+    run.params = { kind, stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
+    run.candidate = { version, ...candidateScore };
     const prod = o.registry.production();
     if (prod !== null) {
       const model = decodeModel(o.registry.artifact(prod.version)!);
@@ -106,12 +130,12 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
         run.production =
           FEATURE_GRAPH_NAMES.has(model.graph?.name ?? '')
             ? { version: prod.version, ...scoreFeature(readFeatureWeights(model, pc), series, pc.windowSteps, cut, n, c.horizonsS) }
-            : { version: prod.version, ...score(readRidgeWeights(model, pc.windowSteps, pc.horizonsS.length), holdout(pc.windowSteps), c.horizonsS) };
+            : { version: prod.version, ...score(readRidgeWeights(model, pc.windowSteps, pc.horizonsS.length), holdout(pc.windowSteps, c.horizonsS, c.stepS), c.horizonsS) };
       }
     }
     const better = prod === null || (run.production !== null && run.candidate.meanMae < run.production.meanMae * (1 - promotionMargin));
     const metrics = Object.fromEntries(Object.entries(run.candidate.holdoutMae).map(([h, v]) => [`mae_${h}`, v]));
-    o.registry.addCandidate(encodeModel(buildRidgeModel(result.weights, c)), c, metrics, o.signingKey, atMs);
+    o.registry.addCandidate(encodeModel(parts), c, metrics, o.signingKey, atMs);
     if (better) o.registry.promote(version, atMs);
     else o.registry.archive(version, atMs);
     run.decision = better ? 'promoted' : 'archived';

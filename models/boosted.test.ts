@@ -25,7 +25,7 @@ beforeAll(async () => {
   csv = { ...all, timesMs: all.timesMs.slice(0, 6000), values: all.values.slice(0, 6000) };
   trained = trainFeatureRidge(csv, { boost: true, gbm: { rounds: 40 }, now: () => Date.UTC(2026, 0, 1) });
   bytes = encodeModel(buildFeatureModel(trained.weights, trained.contract));
-});
+}, 120_000);
 afterAll(() => {
   bytes = new Uint8Array();
 });

@@ -47,9 +47,10 @@ export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = 
   const { n, p, x } = rows;
   if (n === 0 || y.length !== n) throw new RangeError(`gbm: ${n} rows and ${y.length} targets`);
   const thresholds = Array.from({ length: p }, (_, j) => binThresholds(x, n, p, j, opts.bins));
+  // Column-major (feature j's bins are bins[j*n .. j*n+n)), so a histogram reads one column.
   const bins = new Uint8Array(n * p);
-  for (let r = 0; r < n; r++) for (let j = 0; j < p; j++) bins[r * p + j] = binOf(thresholds[j] as Float32Array, x[r * p + j] ?? 0);
-  const base = median(Array.from(y));
+  for (let r = 0; r < n; r++) for (let j = 0; j < p; j++) bins[j * n + r] = binOf(thresholds[j] as Float32Array, x[r * p + j] ?? 0);
+  const base = median(Float64Array.from(y));
   const f = new Float64Array(n).fill(base);
   const random = mulberry32(opts.seed);
   const trees: TreeNode[][] = [];
@@ -61,20 +62,22 @@ export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = 
     const nodes: TreeNode[] = [];
     grow(Int32Array.from(chosen), 0);
     trees.push(nodes);
-    for (let r = 0; r < n; r++) f[r] = (f[r] ?? 0) + leafOfBins(nodes, bins, r * p, thresholds);
+    for (let r = 0; r < n; r++) f[r] = (f[r] ?? 0) + leafOfBins(nodes, bins, n, r, thresholds);
 
     function grow(idx: Int32Array, level: number): number {
       const at = nodes.length;
       nodes.push({ value: 0 });
       const split = level < opts.depth && idx.length >= 2 * opts.minLeaf ? bestSplit(idx) : null;
       if (!split) {
-        const residuals = Array.from(idx, (r) => (y[r] ?? 0) - (f[r] ?? 0));
+        const residuals = new Float64Array(idx.length);
+        for (let i = 0; i < idx.length; i++) residuals[i] = (y[idx[i] as number] as number) - (f[idx[i] as number] as number);
         nodes[at] = { value: opts.learningRate * median(residuals) };
         return at;
       }
       const left: number[] = [];
       const right: number[] = [];
-      for (const r of idx) ((bins[r * p + split.feature] ?? 0) <= split.bin ? left : right).push(r);
+      const column = split.feature * n;
+      for (const r of idx) ((bins[column + r] ?? 0) <= split.bin ? left : right).push(r);
       const yes = grow(Int32Array.from(left), level + 1);
       const no = grow(Int32Array.from(right), level + 1);
       nodes[at] = { feature: split.feature, threshold: (thresholds[split.feature] as Float32Array)[split.bin] ?? 0, yes, no };
@@ -83,7 +86,7 @@ export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = 
 
     function bestSplit(idx: Int32Array): { feature: number; bin: number } | null {
       let total = 0;
-      for (const r of idx) total += grad[r] ?? 0;
+      for (let i = 0; i < idx.length; i++) total += grad[idx[i] as number] as number;
       const count = idx.length;
       let best = 1e-12;
       let found: { feature: number; bin: number } | null = null;
@@ -94,10 +97,12 @@ export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = 
         if (nb === 0) continue;
         sums.fill(0, 0, nb + 1);
         counts.fill(0, 0, nb + 1);
-        for (const r of idx) {
-          const b = bins[r * p + j] ?? 0;
-          sums[b] = (sums[b] ?? 0) + (grad[r] ?? 0);
-          counts[b] = (counts[b] ?? 0) + 1;
+        const column = j * n;
+        for (let i = 0; i < idx.length; i++) {
+          const r = idx[i] as number;
+          const b = bins[column + r] as number;
+          sums[b] = (sums[b] as number) + (grad[r] as number);
+          counts[b] = (counts[b] as number) + 1;
         }
         let s = 0;
         let c = 0;
@@ -139,14 +144,14 @@ export function predictGbm(m: GbmModel, f: ArrayLike<number>): { value: number; 
   return { value, margin };
 }
 
-function leafOfBins(nodes: TreeNode[], bins: Uint8Array, offset: number, thresholds: Float32Array[]): number {
+function leafOfBins(nodes: TreeNode[], bins: Uint8Array, n: number, row: number, thresholds: Float32Array[]): number {
   let at = 0;
   for (;;) {
     const node = nodes[at] as TreeNode;
     if ('value' in node) return node.value;
     // bin <= k  <=>  x < thresholds[k]
     const t = thresholds[node.feature] as Float32Array;
-    const b = bins[offset + node.feature] ?? 0;
+    const b = bins[node.feature * n + row] ?? 0;
     at = b < t.length && (t[b] ?? 0) <= node.threshold ? node.yes : node.no;
   }
 }
@@ -184,9 +189,10 @@ function binOf(thresholds: Float32Array, value: number): number {
   return lo;
 }
 
-function median(v: number[]): number {
+/** Median of the values (sorts `v` in place: typed-array sort is numeric). */
+function median(v: Float64Array): number {
   if (v.length === 0) return 0;
-  const s = v.slice().sort((a, b) => a - b);
+  const s = v.sort();
   const m = s.length >> 1;
   return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 }
