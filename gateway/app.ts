@@ -8,7 +8,7 @@ import type { ReadingSource } from './sources/source.ts';
 import { createSource } from './sources/factory.ts';
 import type { ReadingStore } from './store/store.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
-import { startFlushTimer } from './store/flush-timer.ts';
+import { startFlushTimer, throttledFailureLog } from './store/flush-timer.ts';
 import { startStoreStatus } from './store/store-status.ts';
 import { ClockTrust } from './clock-trust.ts';
 import { QualityChecker } from './quality.ts';
@@ -142,9 +142,14 @@ export class Gateway {
     const probe = new SqliteWriteProbe({ dataDir: path.resolve(config.dataDir), clock: deps.clock });
     this.probe = probe;
     const storeCheck = new StoreWritableCheck({ clock: deps.clock, flushIntervalMs: config.store.flushIntervalMs, probe: () => probe.run() });
-    this.stopFlushing = startFlushTimer(storeCheck.instrument(store), deps.clock, config.store.flushIntervalMs, (err) =>
-      this.log.error({ component: 'store', err }, 'flush failed; readings kept in memory and retried'),
+    // A full disk fails every tick: logged at once, then at most once a minute, and on recovery.
+    const flushFailures = throttledFailureLog(deps.clock, 60_000, (err, suppressed) =>
+      this.log.error({ component: 'store', err, ...(suppressed > 0 ? { failedSinceLastLog: suppressed } : {}) }, 'flush failed; readings kept in memory and retried'),
     );
+    this.stopFlushing = startFlushTimer(storeCheck.instrument(store), deps.clock, config.store.flushIntervalMs, flushFailures.onError, (failedTicks) => {
+      flushFailures.reset();
+      this.log.info({ component: 'store', failedTicks }, 'flush recovered; buffered readings written');
+    });
     this.sync = startSync(config.sync, store, this.bus, deps.clock);
 
     if (config.mqtt.enabled) {

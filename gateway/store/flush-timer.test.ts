@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import type { Reading } from '../types.ts';
-import { startFlushTimer } from './flush-timer.ts';
+import { startFlushTimer, throttledFailureLog } from './flush-timer.ts';
 import { MemoryStore } from './memory-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { reading } from './store.contract.ts';
@@ -70,7 +70,8 @@ describe('startFlushTimer', () => {
     const clock = new ManualClock();
     const store = new DiskFullFor(new SqliteStore({ dataDir, clock }), 2);
     const errors: unknown[] = [];
-    const stop = startFlushTimer(store, clock, 500, (err) => errors.push(err));
+    const recovered: number[] = [];
+    const stop = startFlushTimer(store, clock, 500, (err) => errors.push(err), (n) => recovered.push(n));
     try {
       for (let i = 1; i <= 10; i++) store.append(reading(i));
       clock.advance(500);
@@ -78,9 +79,13 @@ describe('startFlushTimer', () => {
       clock.advance(500);
       expect(errors.map((e) => (e as { code: string }).code)).toEqual(['SQLITE_FULL', 'SQLITE_FULL']);
       expect(store.stats()).toMatchObject({ pending: 11, readings: 0 });
+      expect(recovered).toEqual([]);
       clock.advance(500);
       expect(errors).toHaveLength(2);
+      expect(recovered).toEqual([2]);
       expect(store.stats()).toMatchObject({ pending: 0, readings: 11, dropped: 0 });
+      clock.advance(500);
+      expect(recovered).toEqual([2]); // once per recovery, not on every good flush
     } finally {
       stop();
       store.close();
@@ -107,6 +112,32 @@ describe('startFlushTimer', () => {
     clock.advance(300);
     stop();
     expect(calls).toBe(3);
+  });
+
+  it('a full disk failing every second is logged at once, then once a minute with the count held back', () => {
+    const clock = new ManualClock();
+    const failing = new MemoryStore();
+    let full = true;
+    const inner = failing.flush.bind(failing);
+    failing.flush = () => {
+      if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      return inner();
+    };
+    const logged: number[] = [];
+    const log = throttledFailureLog(clock, 60_000, (_err, suppressed) => logged.push(suppressed));
+    const stop = startFlushTimer(failing, clock, 1000, log.onError, () => log.reset());
+    clock.advance(1000);
+    expect(logged).toEqual([0]);
+    clock.advance(59_000); // ticks 2..60: held back
+    expect(logged).toEqual([0]);
+    clock.advance(1000); // tick 61, 60 s after the first log
+    expect(logged).toEqual([0, 59]);
+    full = false;
+    clock.advance(1000);
+    full = true;
+    clock.advance(1000); // a new episode after recovery is logged at once
+    expect(logged).toEqual([0, 59, 0]);
+    stop();
   });
 
   it('rejects a bad interval', () => {

@@ -16,18 +16,32 @@ export function startFlushTimer(
   clock: Clock,
   flushIntervalMs: number = DEFAULT_FLUSH_INTERVAL_MS,
   onError: (err: unknown) => void,
+  /** Called on the first good flush after failing ones, with how many ticks failed. */
+  onRecovered?: (failedTicks: number) => void,
 ): () => void {
   if (!Number.isSafeInteger(flushIntervalMs) || flushIntervalMs < 1 || flushIntervalMs > 3_600_000) {
     throw new StoreError('STORE_INVALID_ARGUMENT', `flushIntervalMs must be an integer from 1 to 3600000 (got ${flushIntervalMs})`);
   }
+  let failedTicks = 0;
   const tick = (): void => {
     try {
       store.flush();
     } catch (err) {
+      failedTicks++;
       try {
         onError(err);
       } catch {
         // A throwing error handler must not kill the timer; the next tick retries anyway.
+      }
+      return;
+    }
+    if (failedTicks > 0) {
+      const n = failedTicks;
+      failedTicks = 0;
+      try {
+        onRecovered?.(n);
+      } catch {
+        // as above
       }
     }
   };
@@ -38,5 +52,32 @@ export function startFlushTimer(
     if (stopped) return;
     stopped = true;
     clock.clearInterval(handle);
+  };
+}
+
+/**
+ * An error route for a timer that fails on every tick while a condition lasts (a full disk
+ * fails the flush every second): the first failure is logged at once, later ones at most once
+ * per `everyMs` with how many were held back, so a full SD card is not also filled with logs.
+ */
+export function throttledFailureLog(clock: Clock, everyMs: number, log: (err: unknown, suppressed: number) => void): { onError: (err: unknown) => void; reset: () => void } {
+  let lastMs: number | null = null;
+  let suppressed = 0;
+  return {
+    onError(err) {
+      const now = clock.now();
+      if (lastMs !== null && now - lastMs < everyMs) {
+        suppressed++;
+        return;
+      }
+      lastMs = now;
+      const n = suppressed;
+      suppressed = 0;
+      log(err, n);
+    },
+    reset() {
+      lastMs = null;
+      suppressed = 0;
+    },
   };
 }
