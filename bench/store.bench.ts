@@ -45,11 +45,11 @@ function appendRate(dir: string): void {
  * every 1000 ms of ManualClock time. The close() at the end (its WAL checkpoint writes each page
  * into the main file a second time) is inside the measurement, so the figure is what the card sees.
  */
-function bytesPerReading(dir: string): void {
+function bytesPerReading(dir: string, flushIntervalMs: number): void {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const before = io();
   const store = new SqliteStore({ dataDir: dir, clock });
-  const stop = startFlushTimer(store, clock, 1000, (err) => {
+  const stop = startFlushTimer(store, clock, flushIntervalMs, (err) => {
     throw err;
   });
   let n = 0;
@@ -61,15 +61,18 @@ function bytesPerReading(dir: string): void {
   store.close();
   fs.readdirSync(dir); // nothing pending in Node's side; SQLite wrote synchronously
   const after = io();
-  emit({ bench: BENCH, figure: 'disk_write_bytes_per_reading', value: (after.writeBytes - before.writeBytes) / n, unit: 'bytes/reading', readings: n, source: '/proc/self/io write_bytes' });
-  emit({ bench: BENCH, figure: 'write_syscall_bytes_per_reading', value: (after.wchar - before.wchar) / n, unit: 'bytes/reading', readings: n, source: '/proc/self/io wchar' });
+  const extra = { readings: n, flush_interval_ms: flushIntervalMs };
+  emit({ bench: BENCH, figure: 'disk_write_bytes_per_reading', value: (after.writeBytes - before.writeBytes) / n, unit: 'bytes/reading', ...extra, source: '/proc/self/io write_bytes' });
+  emit({ bench: BENCH, figure: 'write_syscall_bytes_per_reading', value: (after.wchar - before.wchar) / n, unit: 'bytes/reading', ...extra, source: '/proc/self/io wchar' });
 }
 
 export async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-bench-store-'));
   try {
     appendRate(path.join(root, 'rate'));
-    bytesPerReading(path.join(root, 'hour'));
+    // The default, then the longer intervals an operator may choose to spare an SD card
+    // (store.flushIntervalMs; docs/storage.md): what each costs in writes.
+    for (const ms of [1000, 5000, 10_000, 30_000]) bytesPerReading(path.join(root, `hour-${ms}`), ms);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
