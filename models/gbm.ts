@@ -1,3 +1,5 @@
+import { mulberry32 } from './random.ts';
+
 /**
  * Gradient-boosted regression trees with the absolute-error loss (the forecasts are scored by
  * MAE, whose optimum is the conditional median, not the mean that squared error chases; a
@@ -195,16 +197,4 @@ function median(v: Float64Array): number {
   const s = v.sort();
   const m = s.length >> 1;
   return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
-
-/** A small seeded generator (mulberry32): same seed, same trees. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

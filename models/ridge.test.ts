@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { choleskySolve } from './linalg.ts';
 import { conformalOffsets } from './conformal.ts';
+import { mulberry32 } from './random.ts';
 import { gram, maeByColumn, predict, selectLambda, solveRidge } from './ridge.ts';
 import type { Samples } from './ridge.ts';
 
-/** Deterministic pseudo-random numbers (mulberry32) so the test data is the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers so the test data is the same every run. */
+const rng = mulberry32;
 
 /** y_k = x . w_k + b_k + noise for two outputs with known weights. */
 function synthetic(n: number, noise: number, seed: number): { s: Samples; w: number[][]; b: number[] } {

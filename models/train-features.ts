@@ -93,7 +93,7 @@ export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions & BoostOpti
   const { alphas, validation } = chooseAlphas(sel.fit, valid, horizonsS);
   // Floored so a window of a stuck sensor (vol 0) still divides by a positive scale.
   const scaleFloor = Math.max(MIN_SCALE_FLOOR, SCALE_FLOOR_FRACTION * median(train.vol));
-  if (opts.boost) return trainBoosted({ csv, opts, layout, std, samples, trainL, validL, testL, train, trainRaw, valid, n, cut2, stepS, windowSteps, horizonsS, level, maxFillSteps, lambdas: sel.lambdas, fit: sel.fit, alphas, validation, scaleFloor });
+  if (opts.boost) return trainBoosted({ csv, opts, layout, std, samples, trainL, validL, testL, train, n, cut2, stepS, windowSteps, horizonsS, level, maxFillSteps, lambdas: sel.lambdas, alphas, validation, scaleFloor });
   const blocks = Array.from({ length: CV_BLOCKS }, (_, b) => featureSamples(layout, samples(Math.floor((cut2 * b) / CV_BLOCKS), Math.floor((cut2 * (b + 1)) / CV_BLOCKS)), std));
   const cv = cvScaledConformal(blocks, sel.lambdas, gramScale(gram(train, false)), alphas, scaleFloor, level);
   // The report scores the weights fitted on train + validation; the shipped weights are then
@@ -105,21 +105,13 @@ export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions & BoostOpti
   const finalFit = cv.refit(testF);
   const weights = foldWeights(layout, stepS, std, finalFit, alphas, cv.qLo, cv.qHi, scaleFloor);
   const contract = trainedContract(csv, opts, { stepS, windowSteps, horizonsS, level, maxFillSteps }, report, 'feature-ridge', `${layout.total} features computed in the graph from the ${windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation, refitted on train+validation); ${level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals scaled by recent volatility`);
-  return {
-    weights,
-    contract,
-    summary: {
-      model_version: contract.modelVersion,
-      training_data: contract.trainingData,
-      training_range: contract.trainingRange,
-      steps: n,
-      samples: { train: trainL.n, validation: validL.n, test: testL.n },
-      lambdas: sel.lambdas,
-      alphas,
-      validation,
-      test: report,
-    },
-  };
+  return featureResult(weights, contract, { steps: n, samples: { train: trainL.n, validation: validL.n, test: testL.n }, lambdas: sel.lambdas, alphas, validation, test: report });
+}
+
+type SummaryParts = Omit<FeatureTrainResult['summary'], 'model_version' | 'training_data' | 'training_range'>;
+
+function featureResult(weights: FeatureRidgeWeights, contract: ModelContract, parts: SummaryParts): FeatureTrainResult {
+  return { weights, contract, summary: { model_version: contract.modelVersion, training_data: contract.trainingData, training_range: contract.trainingRange, ...parts } };
 }
 
 interface BoostInputs {
@@ -132,8 +124,6 @@ interface BoostInputs {
   validL: AnchoredSamples;
   testL: AnchoredSamples;
   train: FeatureSamples;
-  trainRaw: { f: Float64Array; p: number };
-  valid: FeatureSamples;
   n: number;
   cut2: number;
   stepS: number;
@@ -142,7 +132,6 @@ interface BoostInputs {
   level: number;
   maxFillSteps: number;
   lambdas: number[];
-  fit: RidgeFit;
   alphas: number[];
   validation: FeatureTrainResult['summary']['validation'];
   scaleFloor: number;
@@ -200,34 +189,13 @@ function trainBoosted(b: BoostInputs): FeatureTrainResult {
       for (let k = 0; k < H; k++) residuals[k]?.push(((held.targetsRh[r * H + k] ?? 0) - (out.forecast[k] ?? 0)) / s);
     }
   });
-  const qLo = new Float32Array(H);
-  const qHi = new Float32Array(H);
-  residuals.forEach((res, k) => {
-    const q = conformalOffsets(res, b.level);
-    // Clamped so the band always contains the forecast (onnx-forecaster.ts rejects one that does not).
-    qLo[k] = Math.min(0, q.lo);
-    qHi[k] = Math.max(0, q.hi);
-  });
+  const { qLo, qHi } = bandOffsets(residuals, b.level);
   // 2. the report: train + validation fit scored on test
   const report = evaluateFeatureWeights(refit(b.samples(0, b.cut2)).weights(qLo, qHi), b.testL, horizonsS);
   // 3. the shipped weights
   const weights = refit(b.samples(0, b.n)).weights(qLo, qHi);
-  const contract = trainedContract(b.csv, b.opts, { stepS, windowSteps: b.windowSteps, horizonsS, level: b.level, maxFillSteps: b.maxFillSteps }, report, 'feature-boosted', `${layout.total} features computed in the graph from the ${b.windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions and harmonics; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation), plus absolute-error gradient-boosted trees (${gbmOptions.rounds} rounds, depth ${gbmOptions.depth}) fitted to the ridge's residuals at ${boosted.length} horizons and interpolated between them; ${b.level} interval from split-conformal residuals on validation scaled by recent volatility; refitted on all data`);
-  return {
-    weights,
-    contract,
-    summary: {
-      model_version: contract.modelVersion,
-      training_data: contract.trainingData,
-      training_range: contract.trainingRange,
-      steps: b.n,
-      samples: { train: b.trainL.n, validation: b.validL.n, test: b.testL.n },
-      lambdas: b.lambdas,
-      alphas,
-      validation: b.validation,
-      test: report,
-    },
-  };
+  const contract = trainedContract(b.csv, b.opts, { stepS, windowSteps: b.windowSteps, horizonsS, level: b.level, maxFillSteps: b.maxFillSteps }, report, 'feature-boosted', `${layout.total} features computed in the graph from the ${b.windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions and harmonics; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation), plus absolute-error gradient-boosted trees (${gbmOptions.rounds} rounds, depth ${gbmOptions.depth}) fitted to the ridge's residuals at ${boosted.length} horizons and interpolated between them; ${b.level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals of both stages scaled by recent volatility; refitted on all data`);
+  return featureResult(weights, contract, { steps: b.n, samples: { train: b.trainL.n, validation: b.validL.n, test: b.testL.n }, lambdas: b.lambdas, alphas, validation: b.validation, test: report });
 }
 
 /** Several sample sets as one (rows in order; anchors keep their step indices). */
@@ -304,16 +272,24 @@ function cvScaledConformal(blocks: FeatureSamples[], lambdas: number[], lambdaSc
       for (let k = 0; k < H; k++) residuals[k]?.push(((block.y[r * H + k] ?? 0) - (alphas[k] ?? 0) * (pred[r * H + k] ?? 0)) / s);
     }
   });
-  const qLo = new Float32Array(H);
-  const qHi = new Float32Array(H);
+  const { qLo, qHi } = bandOffsets(residuals, level);
+  return { qLo, qHi, fullFit: solve(total), refit: (more) => solve(combine([total, gram(more, false)], 1)) };
+}
+
+/**
+ * Per horizon, the conformal offsets of the scaled residuals, clamped so the band always
+ * contains the forecast: the gateway rejects a model output whose interval excludes it
+ * (onnx-forecaster.ts, invalid_output).
+ */
+function bandOffsets(residuals: number[][], level: number): { qLo: Float32Array; qHi: Float32Array } {
+  const qLo = new Float32Array(residuals.length);
+  const qHi = new Float32Array(residuals.length);
   residuals.forEach((res, k) => {
     const q = conformalOffsets(res, level);
-    // Clamped so the band always contains the forecast: the gateway rejects a model output
-    // whose interval excludes it (onnx-forecaster.ts, invalid_output).
     qLo[k] = Math.min(0, q.lo);
     qHi[k] = Math.max(0, q.hi);
   });
-  return { qLo, qHi, fullFit: solve(total), refit: (more) => solve(combine([total, gram(more, false)], 1)) };
+  return { qLo, qHi };
 }
 
 /** grams[0] + sign * (grams[1] + ...): the sum of all, or (sign -1) the first minus the rest. */
