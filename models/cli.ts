@@ -7,7 +7,7 @@ import { openSession } from './ort-run.ts';
 import { buildRidgeModel, readRidgeWeights } from './ridge-onnx.ts';
 import { maxForwardDiff } from './self-check.ts';
 import type { ReferenceFn } from './self-check.ts';
-import { buildSamples, toStepSeries } from './series.ts';
+import { buildSamples, toStepSeries, windowBatch } from './series.ts';
 import { trainRidge } from './train.ts';
 import type { TrainOptions } from './train.ts';
 import { trainFeatureRidge } from './train-features.ts';
@@ -97,13 +97,7 @@ async function selfCheck(path: string, trained: Trained, csv: CsvSeries): Promis
   const s = buildSamples(series, { windowSteps: W, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: series.raw.length });
   const every = Math.max(1, Math.floor(s.n / SELF_CHECK_WINDOWS));
   const rows = Array.from({ length: Math.min(SELF_CHECK_WINDOWS, s.n) }, (_, i) => i * every).filter((r) => r < s.n);
-  const rh = new Float32Array(rows.length * W);
-  const time = new Float32Array(rows.length * 2);
-  rows.forEach((r, i) => {
-    rh.set(s.x.subarray(r * s.p, r * s.p + W), i * W);
-    time[i * 2] = s.x[r * s.p + W] ?? 0;
-    time[i * 2 + 1] = s.x[r * s.p + W + 1] ?? 0;
-  });
+  const { rh, time } = windowBatch(s, W, rows);
   if (trained.featureWeights) return checkFeatureGraph(await readFile(path), trained.featureWeights, rh, time);
   const session = await openSession(path);
   try {

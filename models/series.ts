@@ -94,3 +94,16 @@ function usable(series: StepSeries, t: number, W: number, horizonSteps: number[]
   for (let k = t - W + 1; k <= t; k++) if (series.filled[k] === null || series.filled[k] === undefined) return false;
   return horizonSteps.every((hs) => series.raw[t + hs] !== null && series.raw[t + hs] !== undefined);
 }
+
+/** The windows (values in %RH) and time features of the given rows of level-mode samples, as onnxruntime takes them. */
+export function windowBatch(s: AnchoredSamples, windowSteps: number, rows: number[]): { rh: Float32Array; time: Float32Array } {
+  const W = windowSteps;
+  const rh = new Float32Array(rows.length * W);
+  const time = new Float32Array(rows.length * 2);
+  rows.forEach((r, i) => {
+    rh.set(s.x.subarray(r * s.p, r * s.p + W), i * W);
+    time[i * 2] = s.x[r * s.p + W] ?? 0;
+    time[i * 2 + 1] = s.x[r * s.p + W + 1] ?? 0;
+  });
+  return { rh, time };
+}

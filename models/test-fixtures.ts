@@ -7,7 +7,7 @@ import { floatTensor, floatValueInfo, node, writeModelFile } from './onnx-file.t
 import type { ModelParts } from './onnx-file.ts';
 import type { RidgeWeights } from './reference.ts';
 import type { CsvSeries } from './csv.ts';
-import { buildSamples, toStepSeries } from './series.ts';
+import { buildSamples, toStepSeries, windowBatch } from './series.ts';
 
 /** Shared by the model and forecaster tests: small contracts, weights and temp dirs. */
 
@@ -93,12 +93,5 @@ export function realWindows(series: CsvSeries, windowSteps: number, every: numbe
   const steps = toStepSeries(series, 600, 3);
   const s = buildSamples(steps, { windowSteps, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: steps.raw.length });
   const rows = Array.from({ length: Math.floor(s.n / every) }, (_, i) => i * every);
-  const rh = new Float32Array(rows.length * windowSteps);
-  const time = new Float32Array(rows.length * 2);
-  rows.forEach((r, i) => {
-    rh.set(s.x.subarray(r * s.p, r * s.p + windowSteps), i * windowSteps);
-    time[i * 2] = s.x[r * s.p + windowSteps] ?? 0;
-    time[i * 2 + 1] = s.x[r * s.p + windowSteps + 1] ?? 0;
-  });
-  return { rh, time, n: rows.length };
+  return { ...windowBatch(s, windowSteps, rows), n: rows.length };
 }

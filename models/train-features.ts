@@ -1,5 +1,4 @@
 import { conformalOffsets } from './conformal.ts';
-import { DEFAULT_MAX_FILL_STEPS } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import { ModelError } from './errors.ts';
@@ -13,9 +12,9 @@ import { computeFeatures, featureLayout, volatilityIndex } from './feature-set.t
 import type { FeatureLayout } from './feature-set.ts';
 import { gram, gramScale, predict, selectLambda, solveRidgePerColumn } from './ridge.ts';
 import type { Gram, RidgeFit } from './ridge.ts';
-import { buildSamples, toStepSeries } from './series.ts';
+import { buildSamples } from './series.ts';
 import type { AnchoredSamples } from './series.ts';
-import { checkOptions, DEFAULT_HORIZONS_S, TRAIN_FRACTION, trainedContract, VALID_FRACTION } from './train.ts';
+import { resolveTraining, trainedContract } from './train.ts';
 import type { HorizonReport, TrainOptions, TrainSummaryBase } from './train.ts';
 
 /**
@@ -67,17 +66,8 @@ export interface BoostOptions {
 }
 
 export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions & BoostOptions = {}): FeatureTrainResult {
-  const stepS = opts.stepS ?? 600;
-  const windowSteps = opts.windowSteps ?? 144;
-  const horizonsS = opts.horizonsS ?? DEFAULT_HORIZONS_S;
-  const maxFillSteps = opts.maxFillSteps ?? DEFAULT_MAX_FILL_STEPS;
-  const level = opts.intervalLevel ?? 0.8;
-  checkOptions(stepS, windowSteps, horizonsS, level);
+  const { stepS, windowSteps, horizonsS, maxFillSteps, level, series, n, cut1, cut2 } = resolveTraining(csv, opts);
   const layout = layoutOrThrow(stepS, windowSteps);
-  const series = toStepSeries(csv, stepS, maxFillSteps);
-  const n = series.raw.length;
-  const cut1 = Math.floor(n * TRAIN_FRACTION);
-  const cut2 = Math.floor(n * (TRAIN_FRACTION + VALID_FRACTION));
   const samples = (from: number, to: number): AnchoredSamples => buildSamples(series, { windowSteps, horizonSteps: horizonsS.map((h) => h / stepS), mode: 'level', fromAnchor: from, targetLimit: to });
   const trainL = samples(0, cut1);
   const validL = samples(cut1, cut2);

@@ -7,7 +7,7 @@ import { referenceForward } from './reference.ts';
 import type { RidgeWeights } from './reference.ts';
 import { gram, gramScale, selectLambda } from './ridge.ts';
 import { buildSamples, toStepSeries } from './series.ts';
-import type { AnchoredSamples } from './series.ts';
+import type { AnchoredSamples, StepSeries } from './series.ts';
 
 /** What the trainer is asked to do; every field has the shipped model's value as default. */
 export interface TrainOptions {
@@ -62,17 +62,8 @@ export const VALID_FRACTION = 0.15;
 
 /** Trains the delta ridge model on one CSV column. Throws ModelError (DATA_INVALID / TRAINING_FAILED). */
 export function trainRidge(csv: CsvSeries, opts: TrainOptions = {}): TrainResult {
-  const stepS = opts.stepS ?? 600;
-  const windowSteps = opts.windowSteps ?? 144;
-  const horizonsS = opts.horizonsS ?? DEFAULT_HORIZONS_S;
-  const maxFillSteps = opts.maxFillSteps ?? DEFAULT_MAX_FILL_STEPS;
-  const level = opts.intervalLevel ?? 0.8;
-  checkOptions(stepS, windowSteps, horizonsS, level);
+  const { stepS, windowSteps, horizonsS, maxFillSteps, level, series, n, cut1, cut2 } = resolveTraining(csv, opts);
   const horizonSteps = horizonsS.map((h) => h / stepS);
-  const series = toStepSeries(csv, stepS, maxFillSteps);
-  const n = series.raw.length;
-  const cut1 = Math.floor(n * TRAIN_FRACTION);
-  const cut2 = Math.floor(n * (TRAIN_FRACTION + VALID_FRACTION));
   const spec = { windowSteps, horizonSteps, mode: 'delta' as const, constant: true };
   const train = buildSamples(series, { ...spec, fromAnchor: 0, targetLimit: cut1 });
   const valid = buildSamples(series, { ...spec, fromAnchor: cut1, targetLimit: cut2 });
@@ -144,6 +135,19 @@ export function evaluateWeights(w: RidgeWeights, s: AnchoredSamples, horizonsS: 
     mae: { model: (model[k] ?? 0) / s.n, persistence: (persistence[k] ?? 0) / s.n },
     coverage: (covered[k] ?? 0) / s.n,
   }));
+}
+
+/** Options with their defaults, checked, and the series resampled and cut into the chronological split (both trainers). */
+export function resolveTraining(csv: CsvSeries, opts: TrainOptions): { stepS: number; windowSteps: number; horizonsS: number[]; maxFillSteps: number; level: number; series: StepSeries; n: number; cut1: number; cut2: number } {
+  const stepS = opts.stepS ?? 600;
+  const windowSteps = opts.windowSteps ?? 144;
+  const horizonsS = opts.horizonsS ?? DEFAULT_HORIZONS_S;
+  const maxFillSteps = opts.maxFillSteps ?? DEFAULT_MAX_FILL_STEPS;
+  const level = opts.intervalLevel ?? 0.8;
+  checkOptions(stepS, windowSteps, horizonsS, level);
+  const series = toStepSeries(csv, stepS, maxFillSteps);
+  const n = series.raw.length;
+  return { stepS, windowSteps, horizonsS, maxFillSteps, level, series, n, cut1: Math.floor(n * TRAIN_FRACTION), cut2: Math.floor(n * (TRAIN_FRACTION + VALID_FRACTION)) };
 }
 
 export function checkOptions(stepS: number, windowSteps: number, horizonsS: number[], level: number): void {
