@@ -273,6 +273,8 @@ export class Gateway {
       clock: this.deps.clock,
       checkIntervalMs: this.config.forecast.checkIntervalMs,
       clockTrusted: () => this.clockTrust?.isTrusted() ?? true,
+      // Scoring opens below; until it does (or if it cannot), the model's own band is published.
+      calibrate: (f, level) => this.scoring?.log.calibrate(f, level) ?? f,
       onError: (err) => this.log.error({ component: 'forecast', err }, 'forecast cycle failed'),
     });
     this.bus.on('noForecast', (info) => this.log.info({ component: 'forecast', ...info }, 'no forecast'));
@@ -280,7 +282,7 @@ export class Gateway {
     this.unwireAlerts = wireAlerts(this.bus, alerts);
     try {
       const onError = (err: unknown): void => this.log.error({ component: 'forecast', err }, 'forecast scoring failed');
-      this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, onError });
+      this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, bandCalibration: this.config.forecast.bandCalibration, onError });
     } catch (err) {
       this.log.error({ component: 'forecast', err }, 'forecast log not opened; forecasts are not stored or scored');
     }

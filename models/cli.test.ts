@@ -65,13 +65,23 @@ describe('model CLI', () => {
     const ev = await cli(['eval', '--model', out, '--data', slice, '--column', 'RH_6']);
     expect(ev.code).toBe(0);
     expect(ev.stdout.trim().split('\n')).toHaveLength(1);
-    const report = JSON.parse(ev.stdout) as { test_rows: number; horizons: { horizon_s: number; mae: Record<string, number>; coverage80: number }[] };
+    const report = JSON.parse(ev.stdout) as {
+      test_rows: number;
+      horizons: { horizon_s: number; mae: Record<string, number>; coverage80: number; coverage80_calibrated: number; width80: { model: number; calibrated: number } }[];
+      band_calibration: { rate: number; max_scale: number };
+    };
     expect(report.test_rows).toBeGreaterThan(400);
     expect(report.horizons.map((h) => h.horizon_s)).toEqual([3600, 21600]);
+    expect(report.band_calibration).toEqual({ rate: 0.05, max_scale: 10 });
     for (const h of report.horizons) {
       for (const k of ['model', 'persistence', 'ridge']) expect(h.mae[k]).toBeGreaterThan(0);
       expect(h.coverage80).toBeGreaterThan(0);
       expect(h.coverage80).toBeLessThanOrEqual(1);
+      // A model of the kitchen (RH_1) scored on the outdoor sensor (RH_6): its band covers under
+      // 10%; replayed online calibration widens it as the misses arrive.
+      expect(h.coverage80).toBeLessThan(0.2);
+      expect(h.coverage80_calibrated).toBeGreaterThan(h.coverage80 + 0.1);
+      expect(h.width80.calibrated).toBeGreaterThan(h.width80.model);
     }
     // Errors grow with the horizon for a humidity series: a sanity check that rows line up.
     expect(report.horizons[1]?.mae.persistence).toBeGreaterThan(report.horizons[0]?.mae.persistence ?? Infinity);

@@ -1,6 +1,7 @@
 import type ort from 'onnxruntime-node';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
+import { BandCalibrator } from './band-calibration.ts';
 import { ModelError } from './errors.ts';
 import { runBatch } from './ort-run.ts';
 import { gram, gramScale, maeByColumn, predict, selectLambda, solveRidgePerColumn } from './ridge.ts';
@@ -11,8 +12,15 @@ export interface EvalReport {
   horizons: {
     horizon_s: number;
     mae: { model: number; persistence: number; ridge: number };
+    /** Coverage of the model's own (static) band. */
     coverage80: number;
+    /** Coverage of the band the gateway publishes: the model's band calibrated online (band-calibration.ts) as truths arrive. */
+    coverage80_calibrated: number;
+    /** Mean band width, %RH: the model's and the calibrated one. */
+    width80: { model: number; calibrated: number };
   }[];
+  /** The online band calibration replayed for coverage80_calibrated (the gateway's defaults; rate at a one-step horizon, divided by sqrt(steps) beyond). */
+  band_calibration: { rate: number; max_scale: number };
 }
 
 /** Fraction of the series (from the start) the baselines train on; the rest is the test set. */
@@ -74,21 +82,78 @@ export async function evaluateModel(session: ort.InferenceSession, contract: Mod
   const maeModel = maeByColumn(Float64Array.from(model), y, test.n, H);
   const maePersistence = maeByColumn(persistence, y, test.n, H);
   const maeRidge = maeByColumn(ridge, y, test.n, H);
+  const calibrator = new BandCalibrator({ stepS });
+  const calibrated = replayCalibration(calibrator, contract.intervalLevel, { anchors: test.anchors, horizonSteps, horizonsS, y, model, lower, upper });
   return {
     test_rows: test.n,
     horizons: horizonsS.map((h, k) => {
-      let covered = 0;
-      for (let r = 0; r < test.n; r++) {
-        const t = y[r * H + k] ?? 0;
-        if (t >= (lower[r * H + k] ?? 0) && t <= (upper[r * H + k] ?? 0)) covered++;
-      }
+      const own = bandStats(test.n, H, k, y, lower, upper);
+      const cal = bandStats(test.n, H, k, y, calibrated.lower, calibrated.upper);
       return {
         horizon_s: h,
         mae: { model: r4(maeModel[k] ?? 0), persistence: r4(maePersistence[k] ?? 0), ridge: r4(maeRidge[k] ?? 0) },
-        coverage80: r4(covered / test.n),
+        coverage80: r4(own.coverage),
+        coverage80_calibrated: r4(cal.coverage),
+        width80: { model: r4(own.width), calibrated: r4(cal.width) },
       };
     }),
+    band_calibration: { rate: calibrator.rate, max_scale: calibrator.maxScale },
   };
+}
+
+export interface ReplayInput {
+  /** Step index of each test row's base, increasing. */
+  anchors: number[];
+  horizonSteps: number[];
+  horizonsS: number[];
+  y: Float64Array;
+  model: Float32Array;
+  lower: Float32Array;
+  upper: Float32Array;
+}
+
+/**
+ * The bands the gateway would have published for the test rows: rows in time order, each
+ * calibrated with what was known at its base step, i.e. the outcomes of every earlier band
+ * whose target step had ended by then (a 6 h band is scored 6 h after it was issued).
+ */
+export function replayCalibration(calibrator: BandCalibrator, level: number, t: ReplayInput): { lower: Float64Array; upper: Float64Array } {
+  const H = t.horizonsS.length;
+  const lower = new Float64Array(t.anchors.length * H);
+  const upper = new Float64Array(t.anchors.length * H);
+  // Bands waiting for their truth, in order of target step (rows are in time order, so each
+  // horizon's queue is too); next[k] is the first unscored row of horizon k.
+  const next = new Array<number>(H).fill(0);
+  t.anchors.forEach((anchor, r) => {
+    for (let k = 0; k < H; k++) {
+      const hs = t.horizonSteps[k] ?? 0;
+      let q = next[k] ?? 0;
+      for (; q < r && (t.anchors[q] ?? 0) + hs <= anchor; q++) {
+        const i = q * H + k;
+        calibrator.observe('eval', t.horizonsS[k] ?? 0, { rh: t.model[i] ?? 0, lower: lower[i] ?? 0, upper: upper[i] ?? 0 }, t.y[i] ?? 0);
+      }
+      next[k] = q;
+    }
+    const points = t.horizonsS.map((horizonS, k) => ({ horizonS, rh: t.model[r * H + k] ?? 0, lower: t.lower[r * H + k] ?? 0, upper: t.upper[r * H + k] ?? 0 }));
+    calibrator.calibrate('eval', level, points).forEach((p, k) => {
+      lower[r * H + k] = p.lower;
+      upper[r * H + k] = p.upper;
+    });
+  });
+  return { lower, upper };
+}
+
+function bandStats(n: number, H: number, k: number, y: Float64Array, lower: ArrayLike<number>, upper: ArrayLike<number>): { coverage: number; width: number } {
+  let covered = 0;
+  let width = 0;
+  for (let r = 0; r < n; r++) {
+    const t = y[r * H + k] ?? 0;
+    const lo = lower[r * H + k] ?? 0;
+    const hi = upper[r * H + k] ?? 0;
+    if (t >= lo && t <= hi) covered++;
+    width += hi - lo;
+  }
+  return { coverage: covered / n, width: width / n };
 }
 
 function r4(v: number): number {

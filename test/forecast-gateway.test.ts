@@ -1,10 +1,14 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../gateway/clock.ts';
+import { ForecastLog } from '../gateway/forecast/forecast-log.ts';
+import { readModelFile } from '../models/onnx-file.ts';
 import { nanModel, tempDir, testContract } from '../models/test-fixtures.ts';
 import type { TempDir } from '../models/test-fixtures.ts';
-import { startGatewayProcess, waitFor } from './gateway-process.ts';
+import { REPO_ROOT, startGatewayProcess, waitFor } from './gateway-process.ts';
 import type { GatewayProcess } from './gateway-process.ts';
 
 /**
@@ -89,6 +93,44 @@ describe('gateway with a model that returns NaN', () => {
     const rows = forecastRows(gw.dataDir);
     expect(rows).toBeGreaterThanOrEqual(36);
     expect(rows % 36).toBe(0);
+  }, 40_000);
+
+  it('publishes the band calibrated by the factors kept in its database (forecast.bandCalibration)', async () => {
+    // Factors as a long run of scored forecasts would have left them: the upper half x100, the
+    // lower half /100, for the shipped model on sim-1. The served band must carry them.
+    models = await tempDir();
+    const dataDir = models.file('data');
+    fs.mkdirSync(dataDir);
+    const shipped = await readModelFile(path.join(REPO_ROOT, 'models/hygrocast-rh.onnx'));
+    const { modelVersion, horizonsS } = shipped.contract!;
+    const db = new Database(path.join(dataDir, 'hygrocast.db'));
+    new ForecastLog({ db, clock: new ManualClock(0), stepMs: 600_000 }); // creates its tables
+    const put = db.prepare('INSERT INTO band_calibration (sensor_id, model_version, horizon_s, level, log_lower, log_upper, updates, updated_ms) VALUES (?, ?, ?, 0.8, ?, ?, 500, ?)');
+    for (const h of horizonsS) put.run('sim-1', modelVersion, h, -Math.log(100), Math.log(100), Date.now());
+    db.close();
+    gw = await startGatewayProcess({
+      dataDir,
+      sources: [{ type: 'sim', sensors: ['sim-1'], intervalMs: 200, seed: 3 }],
+      store: { flushIntervalMs: 200 },
+      mqtt: { enabled: false },
+      clock: { trusted: 'always' },
+      forecast: { checkIntervalMs: 200, bandCalibration: { maxScale: 100 } },
+    });
+    const url = `http://127.0.0.1:${gw.dashboardPort}/api/forecast/sim-1`;
+    let body: { modelVersion?: string; points?: { rh: number; lower: number; upper: number }[] } = {};
+    await waitFor(() => {
+      void fetch(url).then(async (r) => (body = r.status === 200 ? ((await r.json()) as typeof body) : {}));
+      return body.points !== undefined;
+    }, 'a forecast from the shipped model');
+    expect(body.modelVersion).toBe(modelVersion);
+    expect(body.points).toHaveLength(horizonsS.length);
+    // The model's own halves are within a factor of a few of each other; scaled by 100 and 1/100
+    // their ratio is in the thousands (or the lower half is gone entirely).
+    for (const p of body.points!) {
+      expect(p.upper - p.rh).toBeGreaterThan(100 * (p.rh - p.lower));
+      expect(p.lower).toBeLessThanOrEqual(p.rh);
+    }
+    expect(await gw.stop()).toBe(0);
   }, 40_000);
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
 
 /**
  * The gateway's whole configuration, validated once before anything starts. Every object is
@@ -146,6 +147,14 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true).describe('Forecast each sensor with the ONNX model.'),
       modelPath: z.string().min(1).default('models/hygrocast-rh.onnx').describe('The ONNX model file (relative paths are resolved against the hygrocast install folder).'),
       checkIntervalMs: z.int().min(100).max(3_600_000).default(5000).describe('How often the gateway checks whether a sensor has a new completed step to forecast from, in ms.'),
+      bandCalibration: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe("Calibrate the published interval online: each half of the model's band is scaled per sensor and horizon so that it is missed (1 - interval_level) / 2 of the time on this site (models/band-calibration.ts)."),
+          rate: z.number().min(0.001).max(0.5).default(DEFAULT_BAND_RATE).describe('Step of the log-scale update per scored forecast at a one-step horizon (a horizon of h steps uses rate / sqrt(h)); faster follows change sooner but swings wider.'),
+          maxScale: z.number().min(1).max(100).default(DEFAULT_BAND_MAX_SCALE).describe("Largest factor a half-band may be widened by (and narrowed by its inverse) relative to the model's."),
+        })
+        .prefault({})
+        .describe("Online calibration of the forecast interval against the truths scored on this gateway."),
       alerts: z
         .array(
           z

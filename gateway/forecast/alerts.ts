@@ -5,11 +5,11 @@ import type { Forecast } from '../types.ts';
 /**
  * Humidity threshold alerts from forecasts.
  *
- * Rule (documented in docs/mqtt.md and here): the model's interval is a central interval at
+ * Rule (documented in docs/mqtt.md and here): the published interval is a central interval at
  * `intervalLevel` (0.8 for the shipped model), so its upper bound is the 90th percentile of
  * the forecast distribution and its lower bound the 10th. An `above` alert is raised when the
  * upper bound reaches the threshold at any horizon: at that horizon P(rh >= above) >= 10%
- * (if the intervals are calibrated; `eval` reports their coverage). `below` mirrors it with
+ * (each bound is calibrated online to be missed 10% of the time: models/band-calibration.ts). `below` mirrors it with
  * the lower bound. The alert clears when no horizon's bound is within `hysteresisRh` of the
  * threshold any more (upper < above - hysteresisRh, or lower > below + hysteresisRh), so a
  * forecast wobbling around the threshold does not flap the alert on and off.

@@ -9,12 +9,12 @@ import type { ForecastErrorReport, TruthFn } from './forecast-log.ts';
 const STEP = 600_000;
 const BASE = Date.UTC(2026, 0, 1, 12, 0);
 
-function forecast(baseMs: number, rh: [number, number], sensorId = 'cellar'): Forecast {
+function forecast(baseMs: number, rh: [number, number], sensorId = 'cellar', modelVersion = 'm1'): Forecast {
   return {
     sensorId,
     issuedAtMs: baseMs,
     baseTimeMs: baseMs,
-    modelVersion: 'm1',
+    modelVersion,
     warmingUp: false,
     points: [
       { horizonS: 600, rh: rh[0], lower: rh[0] - 1, upper: rh[0] + 1 },
@@ -86,6 +86,57 @@ describe('ForecastLog', () => {
     clock.advance(4 * STEP);
     short.score(truth);
     expect(db.prepare('SELECT COUNT(*) AS n FROM forecasts').get()).toEqual({ n: 0 });
+  });
+
+  it('calibrates the published band from the truths it scores, per sensor and model, and keeps it across a restart', () => {
+    // Truth 50; the model says 48.5 +- 1 at both horizons: every truth lands above its upper
+    // bound, so the upper half widens until the truth is inside it and the lower half narrows.
+    const steady: TruthFn = () => 50;
+    const cycles = 400;
+    for (let i = 0; i < cycles; i++) {
+      const published = log.calibrate(forecast(clock.now(), [48.5, 48.5]), 0.8);
+      log.record(published);
+      clock.advance(STEP);
+      log.score(steady);
+    }
+    const last = log.calibrate(forecast(clock.now(), [48.5, 48.5]), 0.8);
+    const [p600, p1200] = last.points;
+    expect(p600!.upper).toBeGreaterThan(49.9); // the truth is (about) reached by the band
+    expect(p600!.lower).toBeGreaterThan(47.5);
+    expect(p1200!.upper).toBeGreaterThan(49.9);
+    const report = log.rollingError('cellar').horizons;
+    expect(report[0]!.band_scale!.upper).toBeGreaterThan(1);
+    expect(report[0]!.band_scale!.lower).toBeLessThan(1);
+    expect(report[0]!.band_scale!.updates).toBe(cycles);
+    expect(report[1]!.band_scale!.updates).toBe(cycles - 1); // a 1200 s band is scored a step later
+    // Stored bands are the published ones, so the coverage reported is that of the calibrated band.
+    expect(report[0]!.coverage).toBeGreaterThan(0.5);
+    // A new process on the same file publishes the same band; a new model and another sensor start from their own band.
+    const again = new ForecastLog({ db, clock, stepMs: STEP });
+    expect(again.calibrate(forecast(clock.now(), [48.5, 48.5]), 0.8).points).toEqual(last.points);
+    expect(again.calibrate(forecast(clock.now(), [48.5, 48.5], 'cellar', 'm2'), 0.8).points).toEqual(forecast(clock.now(), [48.5, 48.5]).points);
+    expect(again.calibrate(forecast(clock.now(), [48.5, 48.5], 'attic'), 0.8).points).toEqual(forecast(clock.now(), [48.5, 48.5]).points);
+  });
+
+  it('publishes the model band unchanged with calibration off, and drops calibration unused past retention', () => {
+    const off = new ForecastLog({ db, clock, stepMs: STEP, bandCalibration: null });
+    const f = forecast(BASE, [49, 49]);
+    expect(off.calibrate(f, 0.8)).toBe(f);
+    off.record(f);
+    clock.advance(2 * STEP);
+    off.score(truth);
+    expect(off.rollingError('cellar').horizons[0]).not.toHaveProperty('band_scale');
+    expect(db.prepare('SELECT COUNT(*) AS n FROM band_calibration').get()).toEqual({ n: 0 });
+
+    const short = new ForecastLog({ db, clock, stepMs: STEP, retentionMs: 4 * STEP });
+    short.record(short.calibrate(forecast(clock.now(), [49, 49]), 0.8));
+    clock.advance(2 * STEP);
+    short.score(() => 50);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM band_calibration').get()).toEqual({ n: 2 });
+    clock.advance(5 * STEP);
+    short.score(() => 50);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM band_calibration').get()).toEqual({ n: 0 });
+    expect(short.calibrate(forecast(clock.now(), [49, 49]), 0.8).points).toEqual(forecast(clock.now(), [49, 49]).points);
   });
 
   it('ForecastScoring records bus forecasts and emits forecastError on its timer until stopped', () => {

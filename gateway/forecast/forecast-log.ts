@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { BandCalibrator } from '../../models/band-calibration.ts';
+import type { BandCalibrationOptions, BandState } from '../../models/band-calibration.ts';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { GatewayBus } from '../events.ts';
 import type { Forecast } from '../types.ts';
@@ -10,7 +12,12 @@ import type { Forecast } from '../types.ts';
  * the error is what `npm run model -- eval` measures. The table is the record the central
  * server reads (`truth` NULL + `scored_at` set = no usable reading in the target step).
  *
- * The table is this module's own (created if missing, never migrated by the store), so the
+ * Each score also moves the online calibration of the band (models/band-calibration.ts): the
+ * factors the next forecasts' half-bands are scaled by, per sensor, model and horizon, kept in
+ * a `band_calibration` table so a restart does not forget them. The bands stored and published
+ * are the calibrated ones.
+ *
+ * The tables are this module's own (created if missing, never migrated by the store), so the
  * readings schema and its migrations stay untouched.
  */
 
@@ -26,6 +33,12 @@ export interface HorizonError {
    * to hold against its interval_level (0.8 for the shipped model).
    */
   coverage?: number | null;
+  /**
+   * The factors the current model's lower and upper half-bands are scaled by at this horizon
+   * (online calibration; 1 = the model's own band), and the scored forecasts that set them.
+   * Absent when calibration is off or the horizon has no state yet.
+   */
+  band_scale?: { lower: number; upper: number; updates: number };
 }
 
 /** Published retained on `<prefix>/<sensor>/forecast_error` and on the bus as `forecastError`. */
@@ -52,6 +65,8 @@ export interface ForecastLogOptions {
   retentionMs?: number;
   /** Target steps scored per score() call; bounds the work of one pass. Default 2000. */
   maxScoredPerPass?: number;
+  /** Online band calibration (rate, maxScale; the step is stepMs), or null to publish the model's own band. Default: on, with band-calibration.ts defaults. */
+  bandCalibration?: Omit<BandCalibrationOptions, 'stepS'> | null;
 }
 
 export const DEFAULT_ERROR_WINDOW_MS = 86_400_000;
@@ -69,6 +84,12 @@ export class ForecastLog {
   private readonly horizons: Database.Statement;
   private readonly prune: Database.Statement;
   private readonly byModel: Database.Statement;
+  private readonly issuedAt: Database.Statement;
+  private readonly latestModel: Database.Statement;
+  private readonly saveBand: Database.Statement;
+  private readonly staleBands: Database.Statement;
+  private readonly pruneBands: Database.Statement;
+  private readonly calibrator: BandCalibrator | null;
 
   constructor(private readonly opts: ForecastLogOptions) {
     this.windowMs = opts.errorWindowMs ?? DEFAULT_ERROR_WINDOW_MS;
@@ -90,7 +111,18 @@ export class ForecastLog {
       PRIMARY KEY (sensor_id, base_ms, horizon_s)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS forecasts_unscored ON forecasts (target_ms) WHERE scored_ms IS NULL;
-    CREATE INDEX IF NOT EXISTS forecasts_target ON forecasts (sensor_id, target_ms);`);
+    CREATE INDEX IF NOT EXISTS forecasts_target ON forecasts (sensor_id, target_ms);
+    CREATE TABLE IF NOT EXISTS band_calibration (
+      sensor_id TEXT NOT NULL,
+      model_version TEXT NOT NULL,
+      horizon_s INTEGER NOT NULL,
+      level REAL NOT NULL,
+      log_lower REAL NOT NULL,
+      log_upper REAL NOT NULL,
+      updates INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL,
+      PRIMARY KEY (sensor_id, model_version, horizon_s)
+    ) WITHOUT ROWID;`);
     const db = opts.db;
     // A re-forecast of the same base step (e.g. after a restart) replaces the earlier one.
     this.insert = db.prepare(`INSERT OR REPLACE INTO forecasts (sensor_id, base_ms, horizon_s, target_ms, rh, lower, upper, model_version, issued_ms)
@@ -105,6 +137,28 @@ export class ForecastLog {
     this.prune = db.prepare('DELETE FROM forecasts WHERE target_ms < ?');
     this.byModel = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n FROM forecasts
       WHERE model_version = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
+    this.issuedAt = db.prepare('SELECT horizon_s AS horizonS, rh, lower, upper, model_version AS model FROM forecasts WHERE sensor_id = ? AND target_ms = ?');
+    this.latestModel = db.prepare('SELECT model_version AS model FROM forecasts WHERE sensor_id = ? ORDER BY base_ms DESC LIMIT 1');
+    this.saveBand = db.prepare(`INSERT OR REPLACE INTO band_calibration (sensor_id, model_version, horizon_s, level, log_lower, log_upper, updates, updated_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.staleBands = db.prepare('SELECT DISTINCT sensor_id AS sensorId, model_version AS model FROM band_calibration WHERE updated_ms < ?');
+    this.pruneBands = db.prepare('DELETE FROM band_calibration WHERE updated_ms < ?');
+    this.calibrator = opts.bandCalibration === null ? null : new BandCalibrator({ ...opts.bandCalibration, stepS: opts.stepMs / 1000 });
+    this.calibrator?.load(
+      (db.prepare('SELECT sensor_id AS sensorId, model_version AS model, horizon_s AS horizonS, level, log_lower AS logLower, log_upper AS logUpper, updates FROM band_calibration').all() as SavedBand[]).map(
+        (r): BandState => ({ stream: streamKey(r.sensorId, r.model), horizonS: r.horizonS, level: r.level, logLower: r.logLower, logUpper: r.logUpper, updates: r.updates }),
+      ),
+    );
+  }
+
+  /**
+   * The forecast with its band calibrated for its sensor and model (unchanged when calibration
+   * is off). `level` is the model's interval_level. Call it on every forecast before it is
+   * published, then record() what was published.
+   */
+  calibrate(f: Forecast, level: number): Forecast {
+    if (!this.calibrator) return f;
+    return { ...f, points: this.calibrator.calibrate(streamKey(f.sensorId, f.modelVersion), level, f.points) };
   }
 
   record(f: Forecast): void {
@@ -128,12 +182,31 @@ export class ForecastLog {
       for (const r of rows) {
         const t = truth(r.sensorId, r.targetMs - this.opts.stepMs, r.targetMs);
         this.setTruth.run(t, now, r.sensorId, r.targetMs);
-        if (t !== null) sensors.add(r.sensorId);
+        if (t === null) continue;
+        sensors.add(r.sensorId);
+        this.calibrateOn(r.sensorId, r.targetMs, t, now);
       }
       this.prune.run(now - this.retentionMs);
+      this.pruneCalibration(now - this.retentionMs);
     });
     tx();
     return [...sensors];
+  }
+
+  /** Moves the band calibration by every forecast whose target step is the one just scored. */
+  private calibrateOn(sensorId: string, targetMs: number, truth: number, now: number): void {
+    if (!this.calibrator) return;
+    for (const f of this.issuedAt.all(sensorId, targetMs) as IssuedBand[]) {
+      const s = this.calibrator.observe(streamKey(sensorId, f.model), f.horizonS, f, truth);
+      if (s) this.saveBand.run(sensorId, f.model, s.horizonS, s.level, s.logLower, s.logUpper, s.updates, now);
+    }
+  }
+
+  /** Calibration of (sensor, model) pairs not scored within the retention goes with their forecasts. */
+  private pruneCalibration(beforeMs: number): void {
+    if (!this.calibrator) return;
+    for (const r of this.staleBands.all(beforeMs) as { sensorId: string; model: string }[]) this.calibrator.forget(streamKey(r.sensorId, r.model));
+    this.pruneBands.run(beforeMs);
   }
 
   /**
@@ -150,6 +223,8 @@ export class ForecastLog {
     const now = this.opts.clock.now();
     const scored = new Map((this.errors.all(sensorId, now - this.windowMs) as { horizonS: number; mae: number; n: number; coverage: number }[]).map((r) => [r.horizonS, r]));
     const all = new Set([...(this.horizons.all(sensorId, sensorId) as { horizonS: number }[]).map((r) => r.horizonS), ...scored.keys()]);
+    const model = (this.latestModel.get(sensorId) as { model: string } | undefined)?.model;
+    const stream = model === undefined ? null : streamKey(sensorId, model);
     return {
       sensor: sensorId,
       window_s: this.windowMs / 1000,
@@ -157,11 +232,37 @@ export class ForecastLog {
         .sort((a, b) => a - b)
         .map((h) => {
           const s = scored.get(h);
-          return { horizon_s: h, mae: s ? round4(s.mae) : null, n: s?.n ?? 0, coverage: s ? round4(s.coverage) : null };
+          const row: HorizonError = { horizon_s: h, mae: s ? round4(s.mae) : null, n: s?.n ?? 0, coverage: s ? round4(s.coverage) : null };
+          const scale = stream === null ? null : this.calibrator?.scale(stream, h);
+          if (scale) row.band_scale = { lower: round4(scale.lower), upper: round4(scale.upper), updates: scale.updates };
+          return row;
         }),
       updated_at: new Date(now).toISOString(),
     };
   }
+}
+
+interface SavedBand {
+  sensorId: string;
+  model: string;
+  horizonS: number;
+  level: number;
+  logLower: number;
+  logUpper: number;
+  updates: number;
+}
+
+interface IssuedBand {
+  horizonS: number;
+  rh: number;
+  lower: number;
+  upper: number;
+  model: string;
+}
+
+/** The calibration stream of one sensor under one model: a new model starts from its own band. */
+function streamKey(sensorId: string, modelVersion: string): string {
+  return `${sensorId}\u0000${modelVersion}`;
 }
 
 function round4(v: number): number {

@@ -23,7 +23,7 @@ function reading(seq: number, quality: QualityFlag[] = []): Reading {
   return { sensorId: 'cellar', bootId: 'b', seq, uptimeMs: seq * 1000, wallTimeMs: T0 - 60_000 + seq * 1000, rh: 50, tempC: 10, quality };
 }
 
-function setup(trusted: { value: boolean }) {
+function setup(trusted: { value: boolean }, calibrate?: (f: Forecast, level: number) => Forecast) {
   const clock = new ManualClock(T0);
   const store = new MemoryStore();
   const bus = new GatewayBus();
@@ -33,11 +33,11 @@ function setup(trusted: { value: boolean }) {
   bus.on('noForecast', (n) => refusals.push(n));
   bus.on('forecast', (f) => forecasts.push(f));
   const errors: unknown[] = [];
-  const scheduler = new ForecastScheduler({ store, forecaster, bus, clock, checkIntervalMs: 1000, clockTrusted: () => trusted.value, onError: (e) => errors.push(e) });
+  const scheduler = new ForecastScheduler({ store, forecaster, bus, clock, checkIntervalMs: 1000, clockTrusted: () => trusted.value, ...(calibrate ? { calibrate } : {}), onError: (e) => errors.push(e) });
   return { clock, store, forecaster, refusals, forecasts, errors, scheduler };
 }
 
-describe('ForecastScheduler refusals', () => {
+describe('ForecastScheduler', () => {
   it('says clock_untrusted instead of forecasting while the wall clock is not trusted, then forecasts', async () => {
     const trusted = { value: false };
     const s = setup(trusted);
@@ -65,5 +65,19 @@ describe('ForecastScheduler refusals', () => {
     expect(s.forecasts).toHaveLength(1);
     // Faulty readings never reach the model.
     expect(s.forecaster.calls[0]).toHaveLength(5);
+  });
+
+  it('publishes and keeps the calibrated forecast, handing the model its interval level', async () => {
+    const levels: number[] = [];
+    const widen = (f: Forecast, level: number): Forecast => {
+      levels.push(level);
+      return { ...f, points: f.points.map((p) => ({ ...p, lower: p.lower - 1, upper: p.upper + 1 })) };
+    };
+    const s = setup({ value: true }, widen);
+    for (let i = 0; i < 5; i++) s.store.append(reading(i));
+    await s.scheduler.cycle();
+    expect(levels).toEqual([0.8]);
+    expect(s.forecasts[0]?.points).toEqual([{ horizonS: 600, rh: 50, lower: 48, upper: 52 }]);
+    expect(s.scheduler.latestForecast('cellar')?.points).toEqual([{ horizonS: 600, rh: 50, lower: 48, upper: 52 }]);
   });
 });

@@ -16,6 +16,8 @@ export interface ForecastSchedulerOptions {
   checkIntervalMs: number;
   /** False while the wall clock is not trusted: no forecast then (reason clock_untrusted). Default always trusted. */
   clockTrusted?: () => boolean;
+  /** Applied to every forecast before it is kept and emitted, with the model's interval level: the online band calibration (ForecastLog.calibrate). Default: none. */
+  calibrate?: (f: Forecast, intervalLevel: number) => Forecast;
   onError: (err: unknown) => void;
 }
 
@@ -97,8 +99,9 @@ export class ForecastScheduler {
     if (this.lastBaseStep.get(sensorId) === currentStep) return;
     const sinceMs = now - (windowSteps + 2) * stepMs;
     const readings = this.opts.store.recent(sensorId, sinceMs);
-    const result = refusal(sensorId, readings, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, toHistory(readings), now));
-    if ('points' in result) {
+    const made = refusal(sensorId, readings, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, toHistory(readings), now));
+    if ('points' in made) {
+      const result = this.opts.calibrate?.(made, this.opts.forecaster.info.intervalLevel) ?? made;
       // Done for this step. A refusal is retried at the next check instead: the reason
       // (no history yet, a gap) may clear long before the next step completes.
       this.lastBaseStep.set(sensorId, currentStep);
@@ -108,8 +111,8 @@ export class ForecastScheduler {
       return;
     }
     const previous = this.latestRefusal.get(sensorId);
-    this.latestRefusal.set(sensorId, result);
-    if (previous?.reason !== result.reason) this.opts.bus.emit('noForecast', result);
+    this.latestRefusal.set(sensorId, made);
+    if (previous?.reason !== made.reason) this.opts.bus.emit('noForecast', made);
   }
 }
 

@@ -21,6 +21,8 @@ export interface StartScoringOptions {
   bus: GatewayBus;
   clock: Clock;
   stepMs: number;
+  /** Config `forecast.bandCalibration`: online calibration of the published band. */
+  bandCalibration: { enabled: boolean; rate: number; maxScale: number };
   onError: (err: unknown) => void;
 }
 
@@ -37,7 +39,8 @@ export function startForecastScoring(o: StartScoringOptions): { stop(): void; lo
     const points = toHistory(o.store.recent(sensorId, fromMs)).filter((p) => p.tMs < toMs);
     return points.length === 0 ? null : points.reduce((s, p) => s + p.rh, 0) / points.length;
   };
-  const log = new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs });
+  const { enabled, rate, maxScale } = o.bandCalibration;
+  const log = new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs, bandCalibration: enabled ? { rate, maxScale } : null });
   const scoring = new ForecastScoring({ log, bus: o.bus, clock: o.clock, truth, onError: o.onError });
   scoring.start();
   return {
