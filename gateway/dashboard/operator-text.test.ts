@@ -35,6 +35,18 @@ describe('errorText', () => {
     const report = { sensor: 'a', window_s: 86_400, updated_at: 'x', horizons: [{ horizon_s: 3600, mae: 0.837, n: 120, coverage: 0.7751 }, { horizon_s: 21_600, mae: 1.5, n: 100, coverage: null }] };
     expect(errorText(report)).toBe('live error (MAE, 24 h): 1 h 0.84 %RH, 78% in band (n 120) · 6 h 1.50 %RH (n 100)');
   });
+  it('shows the online band factors once they have moved the band by more than 5%', () => {
+    const report = {
+      sensor: 'a',
+      window_s: 86_400,
+      updated_at: 'x',
+      horizons: [
+        { horizon_s: 3600, mae: 0.837, n: 120, coverage: 0.7751, band_scale: { lower: 1.02, upper: 0.97, updates: 300 } },
+        { horizon_s: 21_600, mae: 1.5, n: 100, coverage: 0.81, band_scale: { lower: 0.934, upper: 1.2149, updates: 812 } },
+      ],
+    };
+    expect(errorText(report)).toBe('live error (MAE, 24 h): 1 h 0.84 %RH, 78% in band (n 120) · 6 h 1.50 %RH, 81% in band, band ×0.93 low ×1.21 high (n 100)');
+  });
 });
 
 describe('syncText and modelText', () => {

@@ -21,17 +21,28 @@ function formatHorizon(s) {
   return s % 3600 === 0 ? `${s / 3600} h` : `${Math.round(s / 60)} min`;
 }
 
-/** "live error (MAE, 24 h): 1 h 0.84 %RH, 78% in band (n 120) · 6 h – "; null without a report. */
+/**
+ * "live error (MAE, 24 h): 1 h 0.84 %RH, 78% in band (n 120) · 6 h – "; null without a report.
+ * Once the gateway has moved the model's band on this site by more than 5% (online
+ * calibration, docs/forecast.md), the factors follow the coverage: "band ×0.93 low ×1.21 high".
+ */
 export function errorText(report) {
   if (typeof report !== 'object' || report === null || !Array.isArray(report.horizons)) return null;
   const parts = ERROR_HORIZONS_S.map((h) => {
     const e = report.horizons.find((x) => x?.horizon_s === h);
     if (!e || typeof e.mae !== 'number') return `${formatHorizon(h)} –`;
     const band = typeof e.coverage === 'number' ? `, ${Math.round(e.coverage * 100)}% in band` : '';
-    return `${formatHorizon(h)} ${e.mae.toFixed(2)} %RH${band} (n ${e.n})`;
+    return `${formatHorizon(h)} ${e.mae.toFixed(2)} %RH${band}${scaleText(e.band_scale)} (n ${e.n})`;
   });
   const window = typeof report.window_s === 'number' ? `, ${formatHorizon(report.window_s)}` : '';
   return `live error (MAE${window}): ${parts.join(' · ')}`;
+}
+
+function scaleText(scale) {
+  if (typeof scale !== 'object' || scale === null || typeof scale.lower !== 'number' || typeof scale.upper !== 'number') return '';
+  const moved = (f) => Math.abs(Math.log(f)) > Math.log(1.05);
+  if (!moved(scale.lower) && !moved(scale.upper)) return '';
+  return `, band ×${scale.lower.toFixed(2)} low ×${scale.upper.toFixed(2)} high`;
 }
 
 /** "sync backlog 12 · last success 10:31"; null when sync is off or silent. */
