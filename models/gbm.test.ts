@@ -37,6 +37,31 @@ describe('absolute-error boosted trees (gbm.ts)', () => {
     for (const v of [0.05, 0.5, 0.95]) expect(predictGbm(m, [v]).value).toBeCloseTo(1, 6);
   });
 
+  it('grows deep trees whose every leaf holds at least minLeaf rows (children histograms by subtraction count right)', () => {
+    const n = 3000;
+    const p = 5;
+    const x = rows(n, p, 9);
+    const y = Float64Array.from({ length: n }, (_, r) => Math.sin(8 * (x[r * p] ?? 0)) + (x[r * p + 2] ?? 0) * ((x[r * p + 4] ?? 0) > 0.5 ? 3 : -1));
+    const opts: GbmOptions = { rounds: 20, learningRate: 0.2, depth: 5, minLeaf: 40, bins: 64, subsample: 1, seed: 1 };
+    const m = fitGbmL1({ n, p, x }, y, opts);
+    let leaves = 0;
+    for (const tree of m.trees) {
+      const held = new Map<number, number>();
+      for (let r = 0; r < n; r++) {
+        let at = 0;
+        for (;;) {
+          const node = tree[at]!;
+          if ('value' in node) break;
+          at = (x[r * p + node.feature] ?? 0) < node.threshold ? node.yes : node.no;
+        }
+        held.set(at, (held.get(at) ?? 0) + 1);
+      }
+      for (const count of held.values()) expect(count).toBeGreaterThanOrEqual(opts.minLeaf);
+      leaves += held.size;
+    }
+    expect(leaves).toBeGreaterThan(20 * 16); // most trees split down to depth 4 or 5
+  });
+
   it('is deterministic for a seed and differs with another seed when subsampling', () => {
     const n = 800;
     const x = rows(n, 2);

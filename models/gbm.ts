@@ -49,68 +49,94 @@ export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = 
   const { n, p, x } = rows;
   if (n === 0 || y.length !== n) throw new RangeError(`gbm: ${n} rows and ${y.length} targets`);
   const thresholds = Array.from({ length: p }, (_, j) => binThresholds(x, n, p, j, opts.bins));
-  // Column-major (feature j's bins are bins[j*n .. j*n+n)), so a histogram reads one column.
+  // Row-major (row r's bins are bins[r*p .. r*p+p)): a histogram of every feature is one pass over a node's rows.
   const bins = new Uint8Array(n * p);
-  for (let r = 0; r < n; r++) for (let j = 0; j < p; j++) bins[j * n + r] = binOf(thresholds[j] as Float32Array, x[r * p + j] ?? 0);
+  for (let r = 0; r < n; r++) for (let j = 0; j < p; j++) bins[r * p + j] = binOf(thresholds[j] as Float32Array, x[r * p + j] ?? 0);
+  const width = opts.bins + 1;
   const base = median(Float64Array.from(y));
   const f = new Float64Array(n).fill(base);
   const random = mulberry32(opts.seed);
   const trees: TreeNode[][] = [];
   const grad = new Float64Array(n);
+  const splits = (size: number, level: number): boolean => level < opts.depth && size >= 2 * opts.minLeaf;
   for (let round = 0; round < opts.rounds; round++) {
     const chosen: number[] = [];
     for (let r = 0; r < n; r++) if (random() < opts.subsample) chosen.push(r);
     for (const r of chosen) grad[r] = Math.sign((y[r] ?? 0) - (f[r] ?? 0));
     const nodes: TreeNode[] = [];
-    grow(Int32Array.from(chosen), 0);
+    const root = Int32Array.from(chosen);
+    grow(root, 0, splits(root.length, 0) ? histogram(root) : null);
     trees.push(nodes);
-    for (let r = 0; r < n; r++) f[r] = (f[r] ?? 0) + leafOfBins(nodes, bins, n, r, thresholds);
+    for (let r = 0; r < n; r++) f[r] = (f[r] ?? 0) + leafOfBins(nodes, bins, p, r, thresholds);
 
-    function grow(idx: Int32Array, level: number): number {
+    /** `hist`: the node's histograms when it may split (null for a leaf by size or depth). */
+    function grow(idx: Int32Array, level: number, hist: Histogram | null): number {
       const at = nodes.length;
       nodes.push({ value: 0 });
-      const split = level < opts.depth && idx.length >= 2 * opts.minLeaf ? bestSplit(idx) : null;
-      if (!split) {
+      const split = hist ? bestSplit(idx, hist) : null;
+      if (!hist || !split) {
         const residuals = new Float64Array(idx.length);
         for (let i = 0; i < idx.length; i++) residuals[i] = (y[idx[i] as number] as number) - (f[idx[i] as number] as number);
         nodes[at] = { value: opts.learningRate * median(residuals) };
         return at;
       }
-      const left: number[] = [];
-      const right: number[] = [];
-      const column = split.feature * n;
-      for (const r of idx) ((bins[column + r] ?? 0) <= split.bin ? left : right).push(r);
-      const yes = grow(Int32Array.from(left), level + 1);
-      const no = grow(Int32Array.from(right), level + 1);
+      const leftRows: number[] = [];
+      const rightRows: number[] = [];
+      for (const r of idx) ((bins[r * p + split.feature] ?? 0) <= split.bin ? leftRows : rightRows).push(r);
+      const left = Int32Array.from(leftRows);
+      const right = Int32Array.from(rightRows);
+      const [leftHist, rightHist] = childHistograms(hist, left, right, level + 1);
+      const yes = grow(left, level + 1, leftHist);
+      const no = grow(right, level + 1, rightHist);
       nodes[at] = { feature: split.feature, threshold: (thresholds[split.feature] as Float32Array)[split.bin] ?? 0, yes, no };
       return at;
     }
 
-    function bestSplit(idx: Int32Array): { feature: number; bin: number } | null {
+    /**
+     * The histograms of the children that may split: the smaller child's counted from its rows,
+     * the larger's as the parent's minus the smaller's (LightGBM's histogram subtraction). The
+     * gradients are -1, 0 or 1, so the sums are integers and the subtraction is exact.
+     */
+    function childHistograms(parent: Histogram, left: Int32Array, right: Int32Array, level: number): [Histogram | null, Histogram | null] {
+      const needLeft = splits(left.length, level);
+      const needRight = splits(right.length, level);
+      if (!needLeft && !needRight) return [null, null];
+      const leftSmaller = left.length <= right.length;
+      const small = histogram(leftSmaller ? left : right);
+      const needBig = leftSmaller ? needRight : needLeft;
+      const big = needBig ? subtract(parent, small) : null;
+      return leftSmaller ? [needLeft ? small : null, big] : [big, needRight ? small : null];
+    }
+
+    function histogram(idx: Int32Array): Histogram {
+      const sums = new Float64Array(p * width);
+      const counts = new Int32Array(p * width);
+      for (let i = 0; i < idx.length; i++) {
+        const r = idx[i] as number;
+        const g = grad[r] as number;
+        const row = r * p;
+        for (let j = 0; j < p; j++) {
+          const k = j * width + (bins[row + j] as number);
+          sums[k] = (sums[k] as number) + g;
+          counts[k] = (counts[k] as number) + 1;
+        }
+      }
+      return { sums, counts };
+    }
+
+    function bestSplit(idx: Int32Array, hist: Histogram): { feature: number; bin: number } | null {
       let total = 0;
       for (let i = 0; i < idx.length; i++) total += grad[idx[i] as number] as number;
       const count = idx.length;
       let best = 1e-12;
       let found: { feature: number; bin: number } | null = null;
-      const sums = new Float64Array(opts.bins + 1);
-      const counts = new Int32Array(opts.bins + 1);
       for (let j = 0; j < p; j++) {
         const nb = (thresholds[j] as Float32Array).length;
-        if (nb === 0) continue;
-        sums.fill(0, 0, nb + 1);
-        counts.fill(0, 0, nb + 1);
-        const column = j * n;
-        for (let i = 0; i < idx.length; i++) {
-          const r = idx[i] as number;
-          const b = bins[column + r] as number;
-          sums[b] = (sums[b] as number) + (grad[r] as number);
-          counts[b] = (counts[b] as number) + 1;
-        }
         let s = 0;
         let c = 0;
         for (let b = 0; b < nb; b++) {
-          s += sums[b] ?? 0;
-          c += counts[b] ?? 0;
+          s += hist.sums[j * width + b] ?? 0;
+          c += hist.counts[j * width + b] ?? 0;
           if (c < opts.minLeaf) continue;
           if (count - c < opts.minLeaf) break;
           const gain = (s * s) / c + ((total - s) * (total - s)) / (count - c) - (total * total) / count;
@@ -124,6 +150,16 @@ export function fitGbmL1(rows: FeatureRows, y: Float64Array, opts: GbmOptions = 
     }
   }
   return { base, trees };
+}
+
+/** Per feature, per bin: the sum of the gradients and the number of rows (feature j's bins at j * (bins + 1)). */
+interface Histogram {
+  sums: Float64Array;
+  counts: Int32Array;
+}
+
+function subtract(a: Histogram, b: Histogram): Histogram {
+  return { sums: a.sums.map((v, k) => v - (b.sums[k] ?? 0)), counts: a.counts.map((v, k) => v - (b.counts[k] ?? 0)) };
 }
 
 /** The model's value for one row of features, and how close the row came to a split threshold. */
@@ -146,14 +182,14 @@ export function predictGbm(m: GbmModel, f: ArrayLike<number>): { value: number; 
   return { value, margin };
 }
 
-function leafOfBins(nodes: TreeNode[], bins: Uint8Array, n: number, row: number, thresholds: Float32Array[]): number {
+function leafOfBins(nodes: TreeNode[], bins: Uint8Array, p: number, row: number, thresholds: Float32Array[]): number {
   let at = 0;
   for (;;) {
     const node = nodes[at] as TreeNode;
     if ('value' in node) return node.value;
     // bin <= k  <=>  x < thresholds[k]
     const t = thresholds[node.feature] as Float32Array;
-    const b = bins[node.feature * n + row] ?? 0;
+    const b = bins[row * p + node.feature] ?? 0;
     at = b < t.length && (t[b] ?? 0) <= node.threshold ? node.yes : node.no;
   }
 }
