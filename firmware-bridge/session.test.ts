@@ -31,6 +31,26 @@ describe('BridgeSession', () => {
     ]);
   });
 
+  it('reports readings of a boot that never arrived, across a reconnect once the info ack tells the boot', () => {
+    const { session } = setup();
+    const lost: [number, string][] = [];
+    session.on('lost', (count, detail) => lost.push([count, detail]));
+    const reading = (seq: number) => session.handle({ type: 'R', sensorId: 's', seq, uptimeMs: seq * 1000, rh: 50, tempC: null, status: 0 });
+    session.handle({ type: 'H', firmware: '1', model: 'M', bootId: 'ABCD0123', sensorIds: ['s'] });
+    reading(0);
+    reading(1);
+    reading(4);
+    expect(lost).toEqual([[2, '2 readings of boot ABCD0123 never arrived (seq gap)']]);
+    session.resetBootId(); // a reconnect
+    reading(9);
+    session.handle({ type: 'B', uptimeMs: 10_000, seq: 10 });
+    session.adoptBootId('ABCD0123');
+    expect(lost[1]).toEqual([4, '4 readings of boot ABCD0123 never arrived (seq gap)']); // 5..8
+    session.handle({ type: 'B', uptimeMs: 12_000, seq: 11 });
+    expect(lost[2]).toEqual([1, '1 reading of boot ABCD0123 never arrived (seq gap)']);
+    expect(lost).toHaveLength(3);
+  });
+
   it('turns a non-zero status into sensor_error with null values', () => {
     const { session, readings } = setup();
     session.handle({ type: 'R', sensorId: 's', seq: 1, uptimeMs: 1, rh: 45.1, tempC: 20, status: 3 });

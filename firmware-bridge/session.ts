@@ -5,6 +5,7 @@ import { BridgeError } from './errors.ts';
 import { CMD_ID_MAX } from './messages.ts';
 import type { AckMessage, CommandMessage, CommandName, Message, ReadingMessage } from './messages.ts';
 import { encodeMessage } from './protocol.ts';
+import { SeqTracker } from './seq-tracker.ts';
 
 /** Boot id of readings that arrive before any `H` greeting (e.g. gateway restarted mid-boot). */
 export const UNKNOWN_BOOT_ID = 'unknown';
@@ -46,6 +47,8 @@ export interface SessionEvents {
   hello: [bootId: string, firmware: string, sensorIds: string[]];
   /** Something the gateway should log but can live with (device `E` reports, stray acks). */
   warning: [message: string];
+  /** Readings the device numbered that never arrived (a seq gap, seq-tracker.ts); `detail` names the boot. */
+  lost: [count: number, detail: string];
 }
 
 interface Pending {
@@ -68,6 +71,7 @@ export interface BridgeSessionOptions {
  */
 export class BridgeSession extends EventEmitter<SessionEvents> {
   private bootId = UNKNOWN_BOOT_ID;
+  private readonly seqs = new SeqTracker();
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly maxOutstanding: number;
@@ -91,20 +95,25 @@ export class BridgeSession extends EventEmitter<SessionEvents> {
    */
   resetBootId(): void {
     this.bootId = UNKNOWN_BOOT_ID;
+    this.seqs.reconnected();
   }
 
   /** Takes the boot id learnt another way (the `boot=` key of an `info` ack) unless a greeting already told it. */
   adoptBootId(bootId: string): void {
-    if (this.bootId === UNKNOWN_BOOT_ID && /^[0-9A-F]{8}$/.test(bootId)) this.bootId = bootId;
+    if (this.bootId !== UNKNOWN_BOOT_ID || !/^[0-9A-F]{8}$/.test(bootId)) return;
+    this.bootId = bootId;
+    this.reportLost(this.seqs.bootKnown(bootId));
   }
 
   handle(msg: Message): void {
     switch (msg.type) {
       case 'R':
+        this.reportLost(this.seqs.observe(this.knownBoot(), msg.seq, 'reading'));
         this.emit('reading', toReading(msg, this.bootId, this.options.clock.now()));
         return;
       case 'H':
         this.bootId = msg.bootId;
+        this.seqs.greeted(msg.bootId);
         this.emit('hello', msg.bootId, msg.firmware, msg.sensorIds);
         return;
       case 'A':
@@ -117,8 +126,18 @@ export class BridgeSession extends EventEmitter<SessionEvents> {
         this.emit('warning', `ignored a command (id ${msg.id}) sent by the device; commands flow gateway to device`);
         return;
       case 'B':
-        return; // liveness only: the transport's data timeout already saw it arrive
+        // Liveness (the transport's data timeout already saw it arrive), and the seq of the next reading.
+        this.reportLost(this.seqs.observe(this.knownBoot(), msg.seq, 'heartbeat'));
+        return;
     }
+  }
+
+  private knownBoot(): string | null {
+    return this.bootId === UNKNOWN_BOOT_ID ? null : this.bootId;
+  }
+
+  private reportLost(count: number): void {
+    if (count > 0) this.emit('lost', count, `${count} reading${count === 1 ? '' : 's'} of boot ${this.bootId} never arrived (seq gap)`);
   }
 
   /**

@@ -19,6 +19,8 @@ export interface GatewayEventMap {
   forecastError: [report: ForecastErrorReport];
   link: [source: string, state: LinkState, detail: string];
   rejected: [source: string, reason: string];
+  /** Readings a device numbered that never arrived (serial seq gaps, firmware-bridge/seq-tracker.ts). */
+  lost: [source: string, count: number];
   /** The sync uplink's status (backlog, oldest unsynced age, last success), on every change. */
   sync: [status: SyncStatus];
 }

@@ -37,6 +37,14 @@ function value(text: string, series: string): number | undefined {
 }
 
 describe('GatewayMetrics', () => {
+  it('counts readings lost in transit by source (seq gaps) from the bus', async () => {
+    const { bus, metrics } = setup();
+    bus.emit('lost', 'serial:/dev/ttyUSB0', 3);
+    bus.emit('lost', 'serial:/dev/ttyUSB0', 2);
+    const { body } = await metrics.render();
+    expect(value(body, 'hygrocast_readings_lost_total{source="serial:/dev/ttyUSB0"}')).toBe(5);
+  });
+
   it('counts readings by sensor and rejected lines by source and reason from the bus', async () => {
     const { bus, metrics } = setup();
     const reading = { bootId: 'b', seq: 1, uptimeMs: 0, wallTimeMs: 0, rh: 40, tempC: 20, quality: [] };

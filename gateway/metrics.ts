@@ -46,9 +46,11 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly readings: Counter<'sensor'>;
   private readonly rejected: Counter<'source' | 'reason'>;
+  private readonly lost: Counter<'source'>;
   private readonly forecastLatency: Histogram<'outcome'>;
   private readonly onReading = (r: { sensorId: string }): void => this.readings.inc({ sensor: r.sensorId });
   private readonly onRejected = (source: string, reason: string): void => this.rejected.inc({ source, reason });
+  private readonly onLost = (source: string, count: number): void => this.lost.inc({ source }, count);
 
   constructor(private readonly opts: GatewayMetricsOptions) {
     const registers = [this.registry];
@@ -56,6 +58,7 @@ export class GatewayMetrics {
     if (opts.processMetrics ?? true) registerProcessMetrics(this.registry);
     this.readings = new Counter({ name: 'hygrocast_readings_total', help: 'Readings accepted into the store, by sensor.', labelNames: ['sensor'], registers });
     this.rejected = new Counter({ name: 'hygrocast_rejected_lines_total', help: 'Lines from a sensor link rejected by the decoder, by source and reason.', labelNames: ['source', 'reason'], registers });
+    this.lost = new Counter({ name: 'hygrocast_readings_lost_total', help: 'Readings a device numbered that never arrived (gaps in the serial protocol seq), by source.', labelNames: ['source'], registers });
     this.forecastLatency = new Histogram({
       name: 'hygrocast_forecast_duration_seconds',
       help: 'Time one forecast call took, by outcome (forecast or no_forecast).',
@@ -120,12 +123,12 @@ export class GatewayMetrics {
 
   /** Starts counting bus events. */
   start(): void {
-    this.opts.bus.on('reading', this.onReading).on('rejected', this.onRejected);
+    this.opts.bus.on('reading', this.onReading).on('rejected', this.onRejected).on('lost', this.onLost);
   }
 
   /** Stops counting bus events; the counts so far stay readable. */
   stop(): void {
-    this.opts.bus.off('reading', this.onReading).off('rejected', this.onRejected);
+    this.opts.bus.off('reading', this.onReading).off('rejected', this.onRejected).off('lost', this.onLost);
   }
 
   /** Wraps a forecaster so every forecast() call is timed (monotonic clock) into the latency histogram. */

@@ -42,15 +42,21 @@ export class ReadingPipeline {
       this.bus.emit('rejected', source.name, reason);
     };
     const onWarning = (message: string): void => this.log.warn({ source: source.name }, message);
+    const onLost = (count: number, detail: string): void => {
+      this.log.warn({ source: source.name, lost: count }, detail);
+      this.bus.emit('lost', source.name, count);
+    };
     source.on('reading', onReading);
     source.on('link', onLink);
     source.on('rejected', onRejected);
     source.on('warning', onWarning);
+    source.on('lost', onLost);
     return () => {
       source.off('reading', onReading);
       source.off('link', onLink);
       source.off('rejected', onRejected);
       source.off('warning', onWarning);
+      source.off('lost', onLost);
     };
   }
 

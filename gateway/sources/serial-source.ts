@@ -75,6 +75,7 @@ export class SerialSource extends EventEmitter<SourceEvents> implements ReadingS
     this.session = new BridgeSession({ clock: this.clock, maxOutstandingCommands: options.maxOutstandingCommands });
     this.session.on('reading', (r) => this.emit('reading', r));
     this.session.on('warning', (m) => this.emit('warning', m));
+    this.session.on('lost', (count, detail) => this.emit('lost', count, detail));
     this.decoder.on('data', (msg: Message) => this.onMessage(msg));
     this.decoder.on('rejected', (reason: RejectReason, line: string) => this.emit('rejected', reason, line));
     this.encoder.on('data', (bytes: Buffer) => this.port?.write(bytes));

@@ -11,6 +11,8 @@ export interface SourceEvents {
   rejected: [reason: string, line: string];
   /** A non-fatal problem worth logging (the source keeps running). */
   warning: [message: string];
+  /** Readings the device numbered that never arrived (serial protocol seq gaps); sources without sequence numbers never emit it. */
+  lost: [count: number, detail: string];
 }
 
 /**
