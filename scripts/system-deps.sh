@@ -10,6 +10,8 @@
 #   postgresql         a real PostgreSQL for the central server's storage contract suite (test/postgres.ts)
 #   g++                compiles the reference firmware's protocol code on the host (firmware-bridge/firmware)
 #   systemd            systemd-analyze verify / security on the unit files (systemd/)
+#   gcc-avr, avr-libc, arduino-core-avr, arduino-mk
+#                      build the reference firmware for an Arduino Uno (firmware-bridge/firmware/Makefile)
 # Idempotent: does nothing when every tool is already on PATH.
 # Under CI=true a package that cannot be installed fails the run (never a silent skip).
 set -euo pipefail
@@ -26,8 +28,11 @@ declare -A want=(
   [pg_ctlcluster]=postgresql
   [g++]=g++
   [systemd-analyze]=systemd
+  [avr-gcc]=gcc-avr
+  [ard-reset-arduino]=arduino-mk
 )
-extra=("$@")
+# Packages without a command of their own: checked with dpkg.
+extra=(avr-libc arduino-core-avr "$@")
 
 missing=()
 for tool in "${!want[@]}"; do

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 /**
  * Finds a system tool a test drives for real (socat, mosquitto_sub, ...). scripts/test.sh
@@ -16,6 +17,18 @@ export function requireTool(name: string, installHint = `bash scripts/system-dep
     }
   }
   const message = `required tool "${name}" is not installed (run: ${installHint})`;
+  if (process.env.CI === 'true') throw new Error(message);
+  console.warn(`skipping: ${message}`);
+  return null;
+}
+
+/**
+ * Like requireTool, for a file a package installs without a command of its own (e.g. arduino-mk's
+ * /usr/share/arduino/Arduino.mk). Returns the path, or null when the caller should skip.
+ */
+export function requireFile(path: string, pkg: string, installHint = `bash scripts/system-deps.sh`): string | null {
+  if (existsSync(path)) return path;
+  const message = `required file ${path} (Debian package ${pkg}) is not installed (run: ${installHint})`;
   if (process.env.CI === 'true') throw new Error(message);
   console.warn(`skipping: ${message}`);
   return null;
