@@ -16,10 +16,7 @@ export function requireTool(name: string, installHint = `bash scripts/system-dep
       // not found; try the next location
     }
   }
-  const message = `required tool "${name}" is not installed (run: ${installHint})`;
-  if (process.env.CI === 'true') throw new Error(message);
-  console.warn(`skipping: ${message}`);
-  return null;
+  return missing(`required tool "${name}" is not installed (run: ${installHint})`);
 }
 
 /**
@@ -28,7 +25,11 @@ export function requireTool(name: string, installHint = `bash scripts/system-dep
  */
 export function requireFile(path: string, pkg: string, installHint = `bash scripts/system-deps.sh`): string | null {
   if (existsSync(path)) return path;
-  const message = `required file ${path} (Debian package ${pkg}) is not installed (run: ${installHint})`;
+  return missing(`required file ${path} (Debian package ${pkg}) is not installed (run: ${installHint})`);
+}
+
+/** Under CI=true a missing prerequisite fails the run; elsewhere the caller skips, with a message. */
+function missing(message: string): null {
   if (process.env.CI === 'true') throw new Error(message);
   console.warn(`skipping: ${message}`);
   return null;
