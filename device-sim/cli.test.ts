@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SerialSource } from '../gateway/sources/serial-source.ts';
 import type { LinkState, Reading } from '../gateway/types.ts';
 import { requireTool } from '../test/prereq.ts';
 import { parseReplayCsv } from './replay-data.ts';
 import { waitFor as pollUntil } from '../test/wait.ts';
+import { cleanupAfterEach } from '../test/cleanups.ts';
 
 /**
  * The device-sim CLI as an operator runs it (`hygrocast replay ...` runs device-sim/replay.ts):
@@ -20,11 +21,7 @@ const socat = requireTool('socat');
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const csv = path.resolve(repoRoot, '../shared/data/appliances_rh_10min.train.csv');
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-  cleanups.length = 0;
-});
+const cleanups = cleanupAfterEach();
 
 /** The shared poll at this file's 20 ms step and 20_000 ms default bound. */
 function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {

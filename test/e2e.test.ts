@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SerialPort } from 'serialport';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { systemClock } from '../gateway/clock.ts';
 import type { ServerMessage } from '../gateway/dashboard/messages.ts';
@@ -13,6 +13,7 @@ import { SimulatedDevice } from '../device-sim/simulator.ts';
 import { connectDevice } from '../device-sim/wire.ts';
 import { requireTool } from './prereq.ts';
 import { startGatewayProcess, waitFor, type GatewayProcess } from './gateway-process.ts';
+import { cleanupAfterEach } from './cleanups.ts';
 
 /**
  * The whole data path on real parts: a simulated device writes protocol lines into one end of a
@@ -21,11 +22,7 @@ import { startGatewayProcess, waitFor, type GatewayProcess } from './gateway-pro
  * WebSocket client receives them from the dashboard; the SQLite file holds them.
  */
 describe('end to end on a real pseudo-terminal', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const fn of cleanups.reverse()) await fn();
-    cleanups.length = 0;
-  });
+  const cleanups = cleanupAfterEach();
 
   it('readings flow from the serial device to MQTT, WebSocket and SQLite; garbage is counted and skipped; Ctrl-C stops cleanly', async () => {
     const socat = requireTool('socat');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCentral, type CentralApp } from '../central/app.ts';
 import { generateSigningKeys, privateKeyFromPem } from '../central/manifest.ts';
 import { retrainAll } from '../central/retrain.ts';
@@ -19,6 +19,7 @@ import { encodeModel } from '../models/onnx-file.ts';
 import { buildRidgeModel } from '../models/ridge-onnx.ts';
 import { APPLIANCES_CSV, persistenceWeights, testContract } from '../models/test-fixtures.ts';
 import { freePort, registerGateway, testCentralConfig, until } from './sync-helpers.ts';
+import { cleanupAfterEach } from './cleanups.ts';
 
 const HORIZONS = [600, 1200, 1800, 2400, 3000, 3600];
 const WINDOW = 36;
@@ -37,10 +38,7 @@ async function replayedReadings(): Promise<Reading[]> {
 }
 
 describe('the MLOps loop (real data: appliances RH_1)', () => {
-  const cleanups: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupAfterEach();
 
   it('syncs replayed readings, retrains and promotes centrally, then pulls, verifies, shadows and promotes the new model on the gateway', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-mlops-'));

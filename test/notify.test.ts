@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, waitFor } from './gateway-process.ts';
 import { freePort, SYNC_ADMIN_TOKEN } from './sync-helpers.ts';
+import { cleanupAfterEach } from './cleanups.ts';
 
 interface ReceivingSocket {
   bind(path: string): void;
@@ -21,10 +22,7 @@ const unix = createRequire(import.meta.url)('unix-dgram') as { createSocket(type
  * STOPPING=1 on SIGTERM, and a clean exit.
  */
 describe('sd_notify from the real processes', () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => {
-    for (const c of cleanups.splice(0).reverse()) c();
-  });
+  const cleanups = cleanupAfterEach();
 
   function notifySocket(): { socketPath: string; received: string[] } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-notify-proc-'));

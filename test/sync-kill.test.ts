@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCentral, type CentralApp } from '../central/app.ts';
 import { SqliteCentralStorage } from '../central/storage/sqlite-storage.ts';
 import { systemClock } from '../gateway/clock.ts';
@@ -10,6 +10,7 @@ import { SqliteStore } from '../gateway/store/sqlite-store.ts';
 import { HttpSyncTransport } from '../gateway/sync/http-transport.ts';
 import { SyncUplink } from '../gateway/sync/uplink.ts';
 import { backlogReading, freePort, registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig, until } from './sync-helpers.ts';
+import { cleanupAfterEach } from './cleanups.ts';
 
 const READINGS = 40_000;
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -37,10 +38,7 @@ function spawnTsx(script: string, env: Record<string, string>): { child: ChildPr
 }
 
 describe('sync survives SIGKILL', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupAfterEach();
   const tempDir = (): string => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-kill-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,21 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCentral, type CentralApp } from '../central/app.ts';
 import { systemClock } from '../gateway/clock.ts';
 import { SqliteStore } from '../gateway/store/sqlite-store.ts';
 import { HttpSyncTransport } from '../gateway/sync/http-transport.ts';
 import { SyncUplink } from '../gateway/sync/uplink.ts';
 import { backlogReading, freePort, registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig, until } from './sync-helpers.ts';
+import { cleanupAfterEach } from './cleanups.ts';
 
 const READINGS = 100_000;
 
 describe('sync partition', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupAfterEach();
 
   it('central down while 100,000 readings are taken, then back: every reading exactly once, resumed within 2 s', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-partition-'));

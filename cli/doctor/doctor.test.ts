@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkClock, type ClockProbe } from './clock.ts';
 import { checkDevices } from './devices.ts';
@@ -13,15 +13,12 @@ import { formatReport, runDoctor, type DoctorReport } from './doctor.ts';
 import { isHygrocastGateway } from './port-owner.ts';
 import { INSTALL_DIR } from '../passthrough.ts';
 import { configSchema } from '../../gateway/config/schema.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 const syncedClock: ClockProbe = { ntpSynchronized: () => 'yes', timesyncFlagExists: () => false };
 
 describe('hygrocast doctor', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const fn of cleanups.reverse()) await fn();
-    cleanups.length = 0;
-  });
+  const cleanups = cleanupAfterEach();
 
   function tempConfig(config: Record<string, unknown>): string {
     const dir = mkdtempSync(path.join(tmpdir(), 'hygrocast-doctor-'));

@@ -1,8 +1,9 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { BrokerAcceptingCheck, connectPacket, probeBroker, probeHostFor } from './broker-probe.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -37,10 +38,7 @@ describe('probeHostFor', () => {
 });
 
 describe('BrokerAcceptingCheck', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupAfterEach();
 
   it('passes against a real Aedes broker and disconnects cleanly', async () => {
     const aedes = await Aedes.createBroker();

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPtyPair } from '../../device-sim/pty.ts';
 import { parseReplayCsv, ReplayDevice } from '../../device-sim/replay-data.ts';
 import type { ReplayRow } from '../../device-sim/replay-data.ts';
@@ -12,6 +12,7 @@ import { systemClock } from '../clock.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { SerialSource } from './serial-source.ts';
 import { waitFor as pollUntil } from '../../test/wait.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 /**
  * Real data through the real path: CSV rows -> ReplayDevice -> LineEncoder -> socat pty ->
@@ -23,11 +24,7 @@ import { waitFor as pollUntil } from '../../test/wait.ts';
 const socat = requireTool('socat');
 const dataDir = path.resolve(import.meta.dirname, '../../../shared/data');
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-  cleanups.length = 0;
-});
+const cleanups = cleanupAfterEach();
 
 /** The shared poll at this file's 20 ms step and 20_000 ms default bound. */
 function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedDevice } from '../../device-sim/simulator.ts';
 import { openPtyPair } from '../../device-sim/pty.ts';
 import type { PtyPair } from '../../device-sim/pty.ts';
@@ -12,6 +12,7 @@ import { requireTool } from '../../test/prereq.ts';
 import { systemClock } from '../clock.ts';
 import type { LinkState, Reading } from '../types.ts';
 import { SerialSource } from './serial-source.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 const socat = requireTool('socat');
 
@@ -55,11 +56,7 @@ async function startDevice(path: string, seed: number, run = true): Promise<Devi
   };
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-  cleanups.length = 0;
-});
+const cleanups = cleanupAfterEach();
 
 async function fixture(options: Partial<ConstructorParameters<typeof SerialSource>[0]> = {}, dir?: string) {
   const pair = await openPtyPair({ socatPath: socat ?? 'socat', dir });

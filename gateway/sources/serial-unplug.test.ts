@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPtyPair } from '../../device-sim/pty.ts';
 import type { PtyPair } from '../../device-sim/pty.ts';
 import { LineDecoder } from '../../firmware-bridge/codec.ts';
@@ -12,6 +12,7 @@ import { requireTool } from '../../test/prereq.ts';
 import type { LinkState } from '../types.ts';
 import { SerialSource } from './serial-source.ts';
 import { waitFor as pollUntil } from '../../test/wait.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 /**
  * 20 unplug/replug cycles on real pseudo-terminals. The gateway opens a by-id-style symlink, as
@@ -33,11 +34,7 @@ const READING_EVERY_MS = 15;
 const RECOVERY_LIMIT_MS = 3000;
 const BOOT_ID = 'C0FFEE01';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-  cleanups.length = 0;
-});
+const cleanups = cleanupAfterEach();
 
 /** The shared poll at this file's 5 ms step and 5000 ms default bound. */
 function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {

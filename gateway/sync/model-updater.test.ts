@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCentral, type CentralApp } from '../../central/app.ts';
 import { generateSigningKeys, privateKeyFromPem } from '../../central/manifest.ts';
 import { encodeModel } from '../../models/onnx-file.ts';
@@ -9,6 +9,7 @@ import { buildRidgeModel } from '../../models/ridge-onnx.ts';
 import { persistenceWeights, testContract } from '../../models/test-fixtures.ts';
 import { registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig } from '../../test/sync-helpers.ts';
 import { ModelUpdater } from './model-updater.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 const keys = generateSigningKeys();
 const key = privateKeyFromPem(keys.privateKeyPem);
@@ -19,10 +20,7 @@ function model(version: string): { bytes: Uint8Array; contract: ReturnType<typeo
 }
 
 describe('ModelUpdater', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupAfterEach();
 
   it('pulls a changed model, verifies it, keeps the previous one, refuses a corrupted one and reports each outcome', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-updater-'));

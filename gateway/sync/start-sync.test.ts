@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCentral, type CentralApp } from '../../central/app.ts';
 import { backlogReading, freePort, registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig, until } from '../../test/sync-helpers.ts';
 import { systemClock } from '../clock.ts';
@@ -10,12 +10,10 @@ import { GatewayBus } from '../events.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { startSync } from './start-sync.ts';
 import type { SyncStatus } from './sync-types.ts';
+import { cleanupAfterEach } from '../../test/cleanups.ts';
 
 describe('sync config and wiring', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupAfterEach();
 
   it('is off by default and refuses sync.enabled without a token, naming the key', () => {
     expect(loadConfig({ env: {} }).sync).toMatchObject({ enabled: false, batchSize: 2000, maxBytesPerSecond: 0 });
