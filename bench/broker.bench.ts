@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { startBroker } from '../gateway/broker/broker.ts';
 import { encodeState } from '../gateway/broker/topics.ts';
 import { emit } from './figure.ts';
+import { freePort } from '../test/free-port.ts';
 
 /**
  * The same load against the embedded Aedes broker and Debian's mosquitto, in one run: one MQTT.js
@@ -97,16 +98,6 @@ async function measure(port: number, payloads: string[]): Promise<number> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function waitForPort(port: number, stderr: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {

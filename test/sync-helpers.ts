@@ -1,6 +1,6 @@
 import { centralConfigSchema, type CentralConfig } from '../central/config.ts';
-import net from 'node:net';
 import type { Reading } from '../gateway/types.ts';
+export { freePort } from './free-port.ts';
 
 export const SYNC_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -12,17 +12,6 @@ export function backlogReading(i: number): Reading {
   return { sensorId: `s${sensor}`, bootId: boot, seq: k, uptimeMs: k * 1000, wallTimeMs: Date.UTC(2026, 0, 1) + k * 1000, rh: 40 + (k % 300) / 10, tempC: 21.5, quality: [] };
 }
 
-/** An ephemeral port on 127.0.0.1 that was free a moment ago (for a server started later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function registerGateway(port: number, gatewayId: string): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/v1/gateways`, {
