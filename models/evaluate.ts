@@ -5,7 +5,7 @@ import { BandCalibrator } from './band-calibration.ts';
 import { ModelError } from './errors.ts';
 import { runBatch } from './ort-run.ts';
 import { gram, gramScale, maeByColumn, predict, selectLambda, solveRidgePerColumn } from './ridge.ts';
-import { buildSamples, toStepSeries } from './series.ts';
+import { buildSamples, toStepSeries, windowBatch } from './series.ts';
 
 export interface EvalReport {
   test_rows: number;
@@ -62,15 +62,8 @@ export async function evaluateModel(session: ort.InferenceSession, contract: Mod
   const lower = new Float32Array(test.n * H);
   const upper = new Float32Array(test.n * H);
   for (let start = 0; start < test.n; start += BATCH) {
-    const rows = Math.min(BATCH, test.n - start);
-    const rh = new Float32Array(rows * W);
-    const time = new Float32Array(rows * 2);
-    for (let r = 0; r < rows; r++) {
-      const row = (start + r) * test.p;
-      rh.set(test.x.subarray(row, row + W), r * W);
-      time[r * 2] = test.x[row + W] ?? 0;
-      time[r * 2 + 1] = test.x[row + W + 1] ?? 0;
-    }
+    const rows = Array.from({ length: Math.min(BATCH, test.n - start) }, (_, r) => start + r);
+    const { rh, time } = windowBatch(test, W, rows);
     const out = await runBatch(session, W, rh, time);
     model.set(out.forecast, start * H);
     lower.set(out.lower, start * H);
