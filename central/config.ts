@@ -26,8 +26,8 @@ export const centralConfigSchema = z.strictObject({
   retrainIntervalMs: z.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
   /** A candidate is promoted when its holdout MAE is below production's by this fraction. Default 0.02. */
   promotionMargin: z.number().min(0).max(0.5).default(0.02),
-  /** Kind of model retraining trains: boosted (the shipped kind), feature or ridge (models/MODEL_CARD.md). Default boosted. */
-  retrainKind: z.enum(['boosted', 'feature', 'ridge']).default('boosted'),
+  /** Kind of model retraining trains: ensemble (the shipped kind), boosted, feature or ridge (models/MODEL_CARD.md). Default ensemble. */
+  retrainKind: z.enum(['ensemble', 'boosted', 'feature', 'ridge']).default('ensemble'),
   /** Bound of a compressed request body, in bytes. Default 8 MiB. */
   bodyLimitBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
 }).refine((c) => c.storage !== 'postgres' || c.pgConnectionString !== undefined, { message: 'storage: postgres needs pgConnectionString', path: ['pgConnectionString'] });

@@ -7,7 +7,8 @@ import type { Reading } from '../gateway/types.ts';
 import { readCsvColumn } from '../models/csv.ts';
 import { decodeModel, describeModel, encodeModel } from '../models/onnx-file.ts';
 import { buildRidgeModel } from '../models/ridge-onnx.ts';
-import { BOOSTED_GRAPH_NAME } from '../models/feature-onnx.ts';
+import { ENSEMBLE_GRAPH_NAME } from '../models/feature-onnx.ts';
+import { DEFAULT_MLP_OPTIONS } from '../models/mlp.ts';
 import { APPLIANCES_CSV, persistenceWeights, testContract } from '../models/test-fixtures.ts';
 import { generateSigningKeys, privateKeyFromPem } from './manifest.ts';
 import { ModelRegistry } from './registry.ts';
@@ -16,6 +17,8 @@ import { SqliteCentralStorage } from './storage/sqlite-storage.ts';
 
 const HORIZONS = [600, 1200, 1800, 2400, 3000, 3600];
 const TRAIN = { windowSteps: 36, horizonsS: HORIZONS };
+/** The ensemble's network kept small (one seed, one penalty, 20 epochs) so each retraining takes seconds, not minutes. */
+const NEURAL = { alphas: [10], seeds: 1, mlp: { ...DEFAULT_MLP_OPTIONS, maxEpochs: 20 } };
 const key = privateKeyFromPem(generateSigningKeys().privateKeyPem);
 
 describe('retraining from synced data (real data: appliances RH_1)', () => {
@@ -50,7 +53,7 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
       expect(shipped).not.toBeNull();
       registry.addCandidate(bytes, shipped!, {}, key, clock.now());
       registry.promote(shipped!.modelVersion, clock.now());
-      const [run] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile });
+      const [run] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, neural: NEURAL });
       expect(run?.error).toBeUndefined();
       expect(run?.production?.version).toBe(shipped!.modelVersion);
       expect(Object.keys(run!.production!.holdoutMae)).toEqual(shipped!.horizonsS.map(String));
@@ -71,10 +74,10 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
       registry.addCandidate(encodeModel(buildRidgeModel(biased, base)), base, {}, key, clock.now());
       registry.promote('biased', clock.now());
 
-      const [first] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, promotionMargin: 0.02 });
-      expect(first).toMatchObject({ gatewayId: 'gw', sensorId: 'rh1', decision: 'promoted', params: { kind: 'boosted', windowSteps: 36, horizonsS: HORIZONS } });
-      // The candidate is the shipped kind: a boosted feature model, whose trees the next run reads back to score it.
-      expect(decodeModel(registry.artifact(first!.candidate!.version)!).graph?.name).toBe(BOOSTED_GRAPH_NAME);
+      const [first] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, neural: NEURAL, promotionMargin: 0.02 });
+      expect(first).toMatchObject({ gatewayId: 'gw', sensorId: 'rh1', decision: 'promoted', params: { kind: 'ensemble', windowSteps: 36, horizonsS: HORIZONS } });
+      // The candidate is the shipped kind: an ensemble feature model, whose trees and network the next run reads back to score it.
+      expect(decodeModel(registry.artifact(first!.candidate!.version)!).graph?.name).toBe(ENSEMBLE_GRAPH_NAME);
       expect(first?.data.readings).toBe(count);
       expect(first?.data.trainedUntilMs).toBeLessThan(first?.data.toMs ?? 0);
       expect(first?.codeVersion).toMatch(/^(git|package):/);
@@ -83,7 +86,7 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
 
       clock.advance(60_000);
       // The same data again: the new candidate equals production, so it is not better by 2 %.
-      const [second] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, promotionMargin: 0.02 });
+      const [second] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, neural: NEURAL, promotionMargin: 0.02 });
       expect(second?.decision).toBe('archived');
       expect(second?.production?.version).toBe(first?.candidate?.version);
 
@@ -99,17 +102,17 @@ describe('retraining from synced data (real data: appliances RH_1)', () => {
     }
   }, 240_000);
 
-  it('kind ridge still trains delta-ridge candidates, scored against a boosted production model', async () => {
+  it('kind ridge still trains delta-ridge candidates, scored against an ensemble production model', async () => {
     const { storage, registry, clock, runsFile } = await setup();
     try {
-      const [boosted] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN });
-      expect(boosted?.decision).toBe('promoted');
+      const [shipped] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, neural: NEURAL });
+      expect(shipped?.decision).toBe('promoted');
       clock.advance(60_000);
       const [ridge] = await retrainAll({ storage, registry, signingKey: key, clock, runsFile, train: TRAIN, kind: 'ridge' });
       expect(ridge?.error).toBeUndefined();
       expect(ridge?.params.kind).toBe('ridge');
-      expect(ridge?.production?.version).toBe(boosted?.candidate?.version);
-      expect(decodeModel(registry.artifact(ridge!.candidate!.version)!).graph?.name).not.toBe(BOOSTED_GRAPH_NAME);
+      expect(ridge?.production?.version).toBe(shipped?.candidate?.version);
+      expect(decodeModel(registry.artifact(ridge!.candidate!.version)!).graph?.name).not.toBe(ENSEMBLE_GRAPH_NAME);
       // The decision follows the scores, whichever it is.
       const better = ridge!.candidate!.meanMae < ridge!.production!.meanMae * 0.98;
       expect(ridge?.decision).toBe(better ? 'promoted' : 'archived');

@@ -9,6 +9,7 @@ import type { RidgeWeights } from '../models/reference.ts';
 import { buildRidgeModel, readRidgeWeights } from '../models/ridge-onnx.ts';
 import { buildSamples, toStepSeries } from '../models/series.ts';
 import { evaluateWeights, trainRidge, type TrainOptions } from '../models/train.ts';
+import type { NeuralOptions } from '../models/train-neural.ts';
 import { buildFeatureModel, FEATURE_GRAPH_NAMES, readFeatureWeights } from '../models/feature-onnx.ts';
 import { evaluateFeatureWeights, trainFeatureRidge } from '../models/train-features.ts';
 import type { ModelContract } from '../models/contract.ts';
@@ -31,16 +32,19 @@ export interface RetrainOptions {
   /** Trainer options (step, window, horizons...); default the shipped model's. */
   train?: TrainOptions;
   /**
-   * Which model candidates are: `boosted` (the shipped kind since v4, default), `feature` (the v3
+   * Which model candidates are: `ensemble` (the shipped kind since v5, default: the boosted
+   * model averaged per horizon with a small neural network), `boosted` (v4), `feature` (the v3
    * feature ridge) or `ridge` (the delta ridge). Candidates of a weaker kind than production
    * would rarely clear the promotion margin.
    */
   kind?: CandidateKind;
+  /** The ensemble's neural network (penalties tried, seeds, epochs); default the shipped model's. */
+  neural?: Partial<NeuralOptions>;
   /** Readings read per sensor, newest kept (bounds memory). Default 1 000 000. */
   maxReadings?: number;
 }
 
-export type CandidateKind = 'boosted' | 'feature' | 'ridge';
+export type CandidateKind = 'ensemble' | 'boosted' | 'feature' | 'ridge';
 
 export interface RunRecord {
   runId: string;
@@ -80,7 +84,7 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
   const readings = (await o.storage.readings(gatewayId, sensorId, 0, Number.MAX_SAFE_INTEGER, o.maxReadings ?? 1_000_000)).filter((r) => r.rh !== null);
   const csv = toCsv(readings, `central:${gatewayId}/${sensorId}`);
   const stepS = o.train?.stepS ?? 600;
-  const kind = o.kind ?? 'boosted';
+  const kind = o.kind ?? 'ensemble';
   const run: RunRecord = {
     runId: `${gatewayId}-${sensorId}-${atMs}`,
     atMs,
@@ -113,7 +117,7 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
       parts = buildRidgeModel(result.weights, c);
       candidateScore = score(result.weights, holdout(c.windowSteps, c.horizonsS, c.stepS), c.horizonsS);
     } else {
-      const result = trainFeatureRidge(trainCsv, { ...trainOpts, boost: kind === 'boosted' });
+      const result = trainFeatureRidge(trainCsv, { ...trainOpts, boost: kind === 'boosted' || kind === 'ensemble', neural: kind === 'ensemble' && (o.neural ?? true) });
       c = result.contract;
       parts = buildFeatureModel(result.weights, c);
       candidateScore = scoreFeature(result.weights, series, c.windowSteps, cut, n, c.horizonsS);
@@ -126,7 +130,7 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
       const pc = describeModel(model).contract;
       // Scored on the same holdout only when it forecasts the same steps; otherwise the comparison is void.
       if (pc && pc.stepS === c.stepS && pc.horizonsS.join(',') === c.horizonsS.join(',')) {
-        // The shipped model is a boosted feature ridge (models/feature-onnx.ts); older ones are feature or plain delta ridges.
+        // The shipped model is an ensemble feature model (models/feature-onnx.ts); older ones are boosted, feature or plain delta ridges.
         run.production =
           FEATURE_GRAPH_NAMES.has(model.graph?.name ?? '')
             ? { version: prod.version, ...scoreFeature(readFeatureWeights(model, pc), series, pc.windowSteps, cut, n, c.horizonsS) }

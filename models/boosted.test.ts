@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCsvColumn } from './csv.ts';
 import type { CsvSeries } from './csv.ts';
-import { BOOSTED_GRAPH_NAME, buildFeatureModel, readFeatureWeights } from './feature-onnx.ts';
+import { BOOSTED_GRAPH_NAME, readFeatureWeights } from './feature-onnx.ts';
 import { checkFeatureGraph } from './graph-check.ts';
-import { decodeModel, encodeModel } from './onnx-file.ts';
-import { APPLIANCES_CSV, realWindows } from './test-fixtures.ts';
-import { trainFeatureRidge } from './train-features.ts';
+import { decodeModel } from './onnx-file.ts';
+import { expectGraphMatchesReference, realWindows, trainOnFirstRows } from './test-fixtures.ts';
 import type { FeatureTrainResult } from './train-features.ts';
 
 /**
@@ -21,10 +19,7 @@ let trained: FeatureTrainResult;
 let bytes: Uint8Array;
 
 beforeAll(async () => {
-  const all = await readCsvColumn(APPLIANCES_CSV, 'RH_1');
-  csv = { ...all, timesMs: all.timesMs.slice(0, 6000), values: all.values.slice(0, 6000) };
-  trained = trainFeatureRidge(csv, { boost: true, gbm: { rounds: 40 }, now: () => Date.UTC(2026, 0, 1) });
-  bytes = encodeModel(buildFeatureModel(trained.weights, trained.contract));
+  ({ csv, trained, bytes } = await trainOnFirstRows({ boost: true, gbm: { rounds: 40 } }));
 }, 120_000);
 afterAll(() => {
   bytes = new Uint8Array();
@@ -32,12 +27,7 @@ afterAll(() => {
 
 describe('boosted feature model', () => {
   it('runs in onnxruntime-node and matches the reference on every window (features, then outputs)', async () => {
-    const { rh, time, n } = realWindows(csv, 144, 2);
-    const check = await checkFeatureGraph(bytes, trained.weights, rh, time);
-    expect(check.windows).toBe(n);
-    expect(n).toBeGreaterThan(2000);
-    expect(check.featureDiff).toBeLessThan(TOLERANCE);
-    expect(check.maxDiff).toBeLessThan(TOLERANCE);
+    await expectGraphMatchesReference(bytes, trained.weights, csv, 2, 2000, TOLERANCE);
   });
 
   it('writes the trees to the file and reads the same trees back', () => {

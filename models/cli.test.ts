@@ -15,6 +15,8 @@ const dataFile = path.resolve(repoRoot, '../shared/data/appliances_rh_10min.trai
 const SLICE_ROWS = 2000;
 /** Generous: each spawn pays tsx start-up and onnxruntime load on a shared 2-core machine. */
 const SPAWN_TIMEOUT_MS = 60_000;
+/** Training the default kind fits 25 small neural networks (about 25 s here with the other core busy). */
+const TRAIN_TIMEOUT_MS = 180_000;
 
 interface Run {
   code: number;
@@ -22,9 +24,9 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[]): Promise<Run> {
+function cli(args: string[], timeout = SPAWN_TIMEOUT_MS): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'models/cli.ts'), ...args], { cwd: repoRoot, timeout: SPAWN_TIMEOUT_MS }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'models/cli.ts'), ...args], { cwd: repoRoot, timeout }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -54,13 +56,15 @@ afterAll(async () => {
 describe('model CLI', () => {
   it('trains on a file, then eval prints one JSON object with every horizon', async () => {
     const out = path.join(dir, 'small.onnx');
-    const train = await cli(['train', '--data', slice, '--column', 'RH_1', '--out', out, '--window-steps', '12', '--horizons-s', '3600,21600']);
+    const train = await cli(['train', '--data', slice, '--column', 'RH_1', '--out', out, '--window-steps', '12', '--horizons-s', '3600,21600'], TRAIN_TIMEOUT_MS);
     expect(train.stderr).not.toMatch(/^error/m);
     expect(train.code).toBe(0);
-    const trained = JSON.parse(train.stdout) as { kind: string; alphas: number[]; onnx_reference_max_diff: number };
+    const trained = JSON.parse(train.stdout) as { kind: string; alphas: number[]; onnx_reference_max_diff: number; neural: { alpha: number; mix: number[] } };
     expect(trained.onnx_reference_max_diff).toBeLessThanOrEqual(1e-4);
-    expect(trained.kind).toBe('boosted');
+    expect(trained.kind).toBe('ensemble');
     expect(trained.alphas).toHaveLength(2);
+    expect([3, 10, 30, 100]).toContain(trained.neural.alpha);
+    expect(trained.neural.mix).toHaveLength(2);
 
     const ev = await cli(['eval', '--model', out, '--data', slice, '--column', 'RH_6']);
     expect(ev.code).toBe(0);
@@ -85,7 +89,7 @@ describe('model CLI', () => {
     }
     // Errors grow with the horizon for a humidity series: a sanity check that rows line up.
     expect(report.horizons[1]?.mae.persistence).toBeGreaterThan(report.horizons[0]?.mae.persistence ?? Infinity);
-  }, 3 * SPAWN_TIMEOUT_MS);
+  }, TRAIN_TIMEOUT_MS + 2 * SPAWN_TIMEOUT_MS);
 
   it('inspect prints the shipped model contract and metadata', async () => {
     const r = await cli(['inspect', path.join(repoRoot, 'models/hygrocast-rh.onnx')]);
@@ -96,13 +100,17 @@ describe('model CLI', () => {
     expect(doc.contract.horizonsS).toContain(3600);
     expect(doc.contract.horizonsS).toContain(21600);
     expect(Object.keys(doc.metadata)).toContain('hygrocast.contract_version');
-    // The shipped model is the feature ridge: its volatility-scaled interval parameters are shown.
-    expect((doc as unknown as { feature_ridge: { q_hi: number[] } }).feature_ridge.q_hi).toHaveLength(doc.contract.horizonsS.length);
+    // The shipped model is the ensemble feature model: its interval parameters, trees and network are shown.
+    const shown = doc as unknown as { feature_ridge: { q_hi: number[] }; boosted: { trees: number[] }; neural: { hidden_units: number; mix: number[] } };
+    expect(shown.feature_ridge.q_hi).toHaveLength(doc.contract.horizonsS.length);
+    expect(shown.boosted.trees).toHaveLength(8);
+    expect(shown.neural.hidden_units).toBe(96);
+    expect(shown.neural.mix).toHaveLength(doc.contract.horizonsS.length);
   }, SPAWN_TIMEOUT_MS);
 
   it('train --kind ridge still writes the delta ridge model', async () => {
     const out = path.join(dir, 'ridge.onnx');
-    const r = await cli(['train', '--kind', 'ridge', '--data', slice, '--column', 'RH_1', '--out', out, '--window-steps', '12', '--horizons-s', '3600,21600']);
+    const r = await cli(['train', '--kind', 'ridge', '--data', slice, '--column', 'RH_1', '--out', out, '--window-steps', '12', '--horizons-s', '3600,21600'], TRAIN_TIMEOUT_MS);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { kind: string; lambdas: number[]; onnx_reference_max_diff: number };
     expect(doc.kind).toBe('ridge');
@@ -126,7 +134,7 @@ describe('model CLI', () => {
       [['train', '--data', few, '--column', 'RH_1', '--out', path.join(dir, 'x.onnx')], /usable train windows/],
       [['eval', '--model', slice, '--data', slice, '--column', 'RH_1'], /./],
       [['train', '--data', slice, '--column', 'RH_1'], /--out/],
-      [['train', '--data', slice, '--column', 'RH_1', '--out', path.join(dir, 'y.onnx'), '--kind', 'mlp'], /--kind must be "boosted", "feature" or "ridge", got "mlp"/],
+      [['train', '--data', slice, '--column', 'RH_1', '--out', path.join(dir, 'y.onnx'), '--kind', 'mlp'], /--kind must be "ensemble", "boosted", "feature" or "ridge", got "mlp"/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(args)));
     runs.forEach((r, i) => {

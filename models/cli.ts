@@ -49,10 +49,10 @@ function horizonsArg(v: string): number[] {
   return list;
 }
 
-type ModelKind = 'boosted' | 'feature' | 'ridge';
+type ModelKind = 'ensemble' | 'boosted' | 'feature' | 'ridge';
 
 function kindArg(v: string): ModelKind {
-  if (v !== 'boosted' && v !== 'feature' && v !== 'ridge') throw new InvalidArgumentError(`--kind must be "boosted", "feature" or "ridge", got "${v}"`);
+  if (v !== 'ensemble' && v !== 'boosted' && v !== 'feature' && v !== 'ridge') throw new InvalidArgumentError(`--kind must be "ensemble", "boosted", "feature" or "ridge", got "${v}"`);
   return v;
 }
 
@@ -71,7 +71,7 @@ function trainKind(kind: ModelKind, csv: CsvSeries, opts: TrainOptions): Trained
     log(`lambdas ${r.summary.lambdas.map((l) => l.toExponential(1)).join(' ')}`);
     return { parts: buildRidgeModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => referenceForward(r.weights, x, t), summary: { kind, ...r.summary } };
   }
-  const r = trainFeatureRidge(csv, { ...opts, boost: kind === 'boosted' });
+  const r = trainFeatureRidge(csv, { ...opts, boost: kind === 'boosted' || kind === 'ensemble', neural: kind === 'ensemble' });
   log(`alphas ${r.summary.alphas.join(' ')}`);
   return { parts: buildFeatureModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => featureReferenceForward(r.weights, x, t), featureWeights: r.weights, summary: { kind, ...r.summary } };
 }
@@ -117,6 +117,7 @@ async function inspect(path: string): Promise<void> {
         const w = readFeatureWeights(model, file.contract);
         out.feature_ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi), scale_floor: w.scaleFloor };
         if (w.boost) out.boosted = { horizons_s: boostedHorizons(file.contract.horizonsS).map((k) => file.contract?.horizonsS[k]), trees: w.boost.models.map((m) => m.trees.length) };
+        if (w.neural) out.neural = { hidden_units: w.neural.hidden, mix: Array.from(w.neural.mix, (m) => Math.round(m * 100) / 100) };
       } else {
         const w = readRidgeWeights(model, file.contract.windowSteps, file.contract.horizonsS.length);
         out.ridge = { q_lo: Array.from(w.qLo), q_hi: Array.from(w.qHi) };
@@ -150,7 +151,7 @@ program
   .requiredOption('--data <csv>', 'CSV with a timestamp column and numeric columns')
   .requiredOption('--column <name>', 'column to forecast (%RH)')
   .requiredOption('--out <file.onnx>', 'where to write the model')
-  .option('--kind <kind>', 'boosted (feature ridge plus absolute-error boosted trees on its residuals; the shipped kind), feature (the ridge on in-graph features alone, shrunk toward persistence) or ridge (the delta ridge of v1/v2)', kindArg, 'boosted' as ModelKind)
+  .option('--kind <kind>', 'ensemble (the boosted model averaged per horizon with a small neural network; the shipped kind), boosted (feature ridge plus absolute-error boosted trees on its residuals), feature (the ridge on in-graph features alone, shrunk toward persistence) or ridge (the delta ridge of v1/v2)', kindArg, 'ensemble' as ModelKind)
   .option('--step-s <s>', 'resampling step in seconds (default 600)', intArg('--step-s'))
   .option('--window-steps <n>', 'window length in steps (default 144)', intArg('--window-steps'))
   .option('--horizons-s <list>', 'comma-separated horizons in seconds (default 600..21600 every 600)', horizonsArg)

@@ -3,7 +3,7 @@ import { INPUT_RH, INPUT_TIME } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import { contractGraph } from './contract-graph.ts';
 import { ModelError } from './errors.ts';
-import type { BoostStage, FeatureRidgeWeights } from './feature-ridge.ts';
+import type { BoostStage, FeatureRidgeWeights, NeuralStage } from './feature-ridge.ts';
 import { differenceMatrix, featureLayout, HARMONICS, linearMatrix } from './feature-set.ts';
 import type { GbmModel, TreeNode } from './gbm.ts';
 import { floatTensor, initializerValues, int64Tensor, node } from './onnx-file.ts';
@@ -21,13 +21,17 @@ import type { ModelParts } from './onnx-file.ts';
  *   y    = MatMul(F, W_f) + b + last;  s = vol + scale_floor
  *   boosted: y += MatMul(TreeEnsembleRegressor(F), interp)   (ai.onnx.ml, one target per
  *            boosted horizon, BRANCH_LT on float32 thresholds)
+ *   ensemble: nn = MatMul(Relu(MatMul(F, nn_w1) + nn_b1), nn_w2) + nn_b2
+ *             delta += nn_mix * (nn - delta)            (before y = delta + last)
  *   lower = y + s*q_lo;  upper = y + s*q_hi;  Clip all three to [0, 100].
  */
 export const FEATURE_GRAPH_NAME = 'hygrocast_feature_ridge';
 /** The same graph with the boosted-tree stage. */
 export const BOOSTED_GRAPH_NAME = 'hygrocast_feature_boosted';
+/** The boosted graph averaged per horizon with a neural network. */
+export const ENSEMBLE_GRAPH_NAME = 'hygrocast_feature_ensemble';
 /** Graphs readFeatureWeights can read. */
-export const FEATURE_GRAPH_NAMES: ReadonlySet<string> = new Set([FEATURE_GRAPH_NAME, BOOSTED_GRAPH_NAME]);
+export const FEATURE_GRAPH_NAMES: ReadonlySet<string> = new Set([FEATURE_GRAPH_NAME, BOOSTED_GRAPH_NAME, ENSEMBLE_GRAPH_NAME]);
 const ML_DOMAIN = 'ai.onnx.ml';
 const TREE_NODE = 'boost_trees';
 const A = onnxproto.onnx.AttributeProto.AttributeType;
@@ -149,6 +153,39 @@ function concat(inputs: string[], output: string): onnxproto.onnx.INodeProto {
   return { ...node('Concat', inputs, [output]), attribute: [{ name: 'axis', type: onnxproto.onnx.AttributeProto.AttributeType.INT, i: 1 }] };
 }
 
+/** The neural member's nodes: from `features` and the boosted delta `boosted_delta` to `delta`. */
+function neuralNodes(): onnxproto.onnx.INodeProto[] {
+  return [
+    node('MatMul', ['features', 'nn_w1'], ['nn_z']),
+    node('Add', ['nn_z', 'nn_b1'], ['nn_pre']),
+    node('Relu', ['nn_pre'], ['nn_hidden']),
+    node('MatMul', ['nn_hidden', 'nn_w2'], ['nn_out']),
+    node('Add', ['nn_out', 'nn_b2'], ['nn_delta']),
+    node('Sub', ['nn_delta', 'boosted_delta'], ['nn_gap']),
+    node('Mul', ['nn_gap', 'nn_mix'], ['nn_shift']),
+    node('Add', ['boosted_delta', 'nn_shift'], ['delta']),
+  ];
+}
+
+function neuralInitializers(n: NeuralStage, P: number, H: number): onnxproto.onnx.ITensorProto[] {
+  return [floatTensor('nn_w1', [P, n.hidden], n.w1), floatTensor('nn_b1', [n.hidden], n.b1), floatTensor('nn_w2', [n.hidden, H], n.w2), floatTensor('nn_b2', [H], n.b2), floatTensor('nn_mix', [H], n.mix)];
+}
+
+function readNeural(model: onnxproto.onnx.ModelProto, P: number, H: number): NeuralStage {
+  const get = (name: string): Float32Array => {
+    const v = initializerValues(model, name);
+    if (!v) throw new ModelError('MODEL_CONTRACT_VIOLATION', `initializer "${name}": missing, this is not a hygrocast ensemble model`);
+    return v;
+  };
+  const b1 = get('nn_b1');
+  const hidden = b1.length;
+  const n = { hidden, w1: get('nn_w1'), b1, w2: get('nn_w2'), b2: get('nn_b2'), mix: get('nn_mix') };
+  for (const [name, v, size] of [['nn_w1', n.w1, P * hidden], ['nn_w2', n.w2, hidden * H], ['nn_b2', n.b2, H], ['nn_mix', n.mix, H]] as const) {
+    if (v.length !== size) throw new ModelError('MODEL_CONTRACT_VIOLATION', `initializer "${name}": ${v.length} values, expected ${size}`);
+  }
+  return n;
+}
+
 export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContract): ModelParts {
   const W = w.windowSteps;
   const H = w.horizons;
@@ -160,7 +197,7 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
   const io = contractGraph(contract);
   const harmonics = harmonicNodes();
   return {
-    graphName: w.boost ? BOOSTED_GRAPH_NAME : FEATURE_GRAPH_NAME,
+    graphName: w.neural ? ENSEMBLE_GRAPH_NAME : w.boost ? BOOSTED_GRAPH_NAME : FEATURE_GRAPH_NAME,
     ...(w.boost ? { extraOpsets: [{ domain: ML_DOMAIN, version: 1 }] } : {}),
     docString: 'Direct multi-horizon ridge on features computed in the graph (multi-scale trends, slope, same time yesterday, level, volatility, time-of-day interactions), shrunk toward persistence per horizon, with volatility-scaled conformal intervals. See models/feature-set.ts and docs/model-contract.md.',
     initializers: [
@@ -180,6 +217,7 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       floatTensor('q_hi', [H], w.qHi),
       floatTensor('scale_floor', [], [w.scaleFloor]),
       ...(w.boost ? [floatTensor('boost_interp', [w.boost.models.length, H], w.boost.interp)] : []),
+      ...(w.neural ? neuralInitializers(w.neural, l.total, H) : []),
       ...io.clipInitializers,
     ],
     nodes: [
@@ -202,7 +240,8 @@ export function buildFeatureModel(w: FeatureRidgeWeights, contract: ModelContrac
       concat(['lin', 'last', INPUT_TIME, 'vol', 't_last', 't_vol', 't_m1', 'means_last', 'means_vol', 'means_abs', ...harmonics.outputs], 'features'),
       node('MatMul', ['features', 'W_f'], ['delta_no_bias']),
       node('Add', ['delta_no_bias', 'b'], [w.boost ? 'ridge_delta' : 'delta']),
-      ...(w.boost ? [treeEnsemble(w.boost), node('MatMul', ['tree_out', 'boost_interp'], ['tree_delta']), node('Add', ['ridge_delta', 'tree_delta'], ['delta'])] : []),
+      ...(w.boost ? [treeEnsemble(w.boost), node('MatMul', ['tree_out', 'boost_interp'], ['tree_delta']), node('Add', ['ridge_delta', 'tree_delta'], [w.neural ? 'boosted_delta' : 'delta'])] : []),
+      ...(w.neural ? neuralNodes() : []),
       node('Add', ['delta', 'last'], ['y']),
       node('Add', ['vol', 'scale_floor'], ['scale']),
       node('Mul', ['scale', 'q_lo'], ['off_lo']),
@@ -237,6 +276,7 @@ export function readFeatureWeights(model: onnxproto.onnx.ModelProto, contract: M
     qLo: get('q_lo', H),
     qHi: get('q_hi', H),
     scaleFloor: get('scale_floor', 1)[0] ?? 0,
-    ...(model.graph?.name === BOOSTED_GRAPH_NAME ? { boost: readBoost(model, H) } : {}),
+    ...(model.graph?.name === BOOSTED_GRAPH_NAME || model.graph?.name === ENSEMBLE_GRAPH_NAME ? { boost: readBoost(model, H) } : {}),
+    ...(model.graph?.name === ENSEMBLE_GRAPH_NAME ? { neural: readNeural(model, total, H) } : {}),
   };
 }

@@ -4,15 +4,14 @@ import type ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsvColumn } from './csv.ts';
 import type { CsvSeries } from './csv.ts';
-import { BOOSTED_GRAPH_NAME, buildFeatureModel, readFeatureWeights } from './feature-onnx.ts';
-import { checkFeatureGraph } from './graph-check.ts';
+import { buildFeatureModel, ENSEMBLE_GRAPH_NAME, readFeatureWeights } from './feature-onnx.ts';
 import { featureReferenceForward } from './feature-ridge.ts';
 import type { FeatureRidgeWeights } from './feature-ridge.ts';
 import { computeFeatures, featureLayout, HARMONICS, linearMatrix, timeHarmonics } from './feature-set.ts';
 import { decodeModel, readModelFile } from './onnx-file.ts';
 import { openSession } from './ort-run.ts';
 import { maxForwardDiff } from './self-check.ts';
-import { APPLIANCES_CSV, realWindows, REPO_ROOT, tempDir } from './test-fixtures.ts';
+import { APPLIANCES_CSV, expectGraphMatchesReference, realWindows, REPO_ROOT, tempDir } from './test-fixtures.ts';
 import type { TempDir } from './test-fixtures.ts';
 import { trainFeatureRidge } from './train-features.ts';
 import type { FeatureTrainResult } from './train-features.ts';
@@ -114,7 +113,7 @@ describe('ONNX feature-ridge graph vs TypeScript reference', () => {
     expect(await diffOf(file, { ...trained.weights, scaleFloor: trained.weights.scaleFloor + 0.1 }, 50)).toBeGreaterThan(0.005);
   });
 
-  it('the shipped model is a boosted feature model and matches the reference from its stored weights on every window', async () => {
+  it('the shipped model is an ensemble feature model (ridge, trees, network) and matches the reference from its stored weights on every window', async () => {
     const shipped = path.join(REPO_ROOT, 'models/hygrocast-rh.onnx');
     const info = await readModelFile(shipped);
     expect(info.problems).toEqual([]);
@@ -122,14 +121,12 @@ describe('ONNX feature-ridge graph vs TypeScript reference', () => {
     if (!c) throw new Error('shipped model has no contract');
     const bytes = await readFile(shipped);
     const model = decodeModel(bytes);
-    expect(model.graph?.name).toBe(BOOSTED_GRAPH_NAME);
+    expect(model.graph?.name).toBe(ENSEMBLE_GRAPH_NAME);
     const w = readFeatureWeights(model, c);
     expect(w.boost?.models).toHaveLength(8);
-    const { rh, time } = realWindows(csv, w.windowSteps, 5);
-    const check = await checkFeatureGraph(bytes, w, rh, time);
-    expect(check.windows).toBeGreaterThan(2000);
-    expect(check.featureDiff).toBeLessThan(TOLERANCE);
-    expect(check.maxDiff).toBeLessThan(TOLERANCE);
+    expect(w.neural?.hidden).toBe(96);
+    expect(Math.max(...(w.neural?.mix ?? []))).toBeGreaterThan(0);
+    await expectGraphMatchesReference(bytes, w, csv, 5, 2000, TOLERANCE);
   });
 });
 

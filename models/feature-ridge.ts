@@ -11,6 +11,7 @@ import type { ReferenceOutput } from './reference.ts';
  *           + sum_s interp[s, h] * tree_s(f)    (boosted only: absolute-error boosted trees fitted
  *                                              to the ridge's residuals at a few horizons,
  *                                              linearly interpolated to every horizon)
+ *   y     = last + (1 - mix[h]) * (y - last) + mix[h] * nn_h(f)   (ensemble only: NeuralStage)
  *   s     = vol + scaleFloor                  (interval scale, %RH)
  *   lower = y + s * qLo[h];  upper = y + s * qHi[h];  all three clipped to [0, 100].
  */
@@ -28,6 +29,27 @@ export interface FeatureRidgeWeights {
   scaleFloor: number;
   /** The boosted stage (absent: the plain feature ridge). */
   boost?: BoostStage;
+  /** The neural member averaged in per horizon (absent: the ridge, or ridge + trees, alone). */
+  neural?: NeuralStage;
+}
+
+/**
+ * A one-hidden-layer ReLU network on the raw features (standardisation folded into w1 and b1)
+ * whose outputs are forecast deltas in %RH (the target scale folded into w2 and b2), and the
+ * share of its delta in the forecast per horizon:
+ *   nn    = relu(f · w1 + b1) · w2 + b2
+ *   delta = delta_boosted + mix[h] * (nn[h] - delta_boosted)
+ */
+export interface NeuralStage {
+  hidden: number;
+  /** features x hidden, row-major. */
+  w1: Float32Array;
+  b1: Float32Array;
+  /** hidden x horizons, row-major. */
+  w2: Float32Array;
+  b2: Float32Array;
+  /** Per horizon in [0, 1]: 0 is the model without the network, 1 the network alone. */
+  mix: Float32Array;
 }
 
 export interface BoostStage {
@@ -53,12 +75,14 @@ export function featureReferenceForward(w: FeatureRidgeWeights, rh: ArrayLike<nu
   // Features as the graph holds them (float32) before they meet the trees' float32 thresholds.
   const f32 = treeFeatures ?? Float32Array.from(f);
   const trees = w.boost?.models.map((m) => predictGbm(m, f32)) ?? [];
+  const nn = w.neural ? neuralForward(w.neural, f, H) : undefined;
   for (let h = 0; h < H; h++) {
     let delta = w.b[h] ?? 0;
     for (let j = 0; j < f.length; j++) delta += (f[j] ?? 0) * (w.wF[j * H + h] ?? 0);
     trees.forEach((t, i) => {
       delta += t.value * (w.boost?.interp[i * H + h] ?? 0);
     });
+    if (nn && w.neural) delta += (w.neural.mix[h] ?? 0) * ((nn[h] ?? 0) - delta);
     const y = last + delta;
     forecast.push(clip(y));
     lower.push(clip(y + s * (w.qLo[h] ?? 0)));
@@ -66,6 +90,19 @@ export function featureReferenceForward(w: FeatureRidgeWeights, rh: ArrayLike<nu
   }
   if (!w.boost) return { forecast, lower, upper };
   return { forecast, lower, upper, splitMargin: Math.min(Infinity, ...trees.map((t) => t.margin)) };
+}
+
+/** The network's delta per horizon, %RH (NeuralStage). */
+export function neuralForward(n: NeuralStage, f: ArrayLike<number>, H: number): number[] {
+  const out = Array.from(n.b2);
+  const P = n.w1.length / n.hidden;
+  for (let j = 0; j < n.hidden; j++) {
+    let z = n.b1[j] ?? 0;
+    for (let c = 0; c < P; c++) z += (f[c] ?? 0) * (n.w1[c * n.hidden + j] ?? 0);
+    if (z <= 0) continue;
+    for (let k = 0; k < H; k++) out[k] = (out[k] ?? 0) + z * (n.w2[j * H + k] ?? 0);
+  }
+  return out;
 }
 
 /**

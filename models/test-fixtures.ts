@@ -3,11 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { CONTRACT_VERSION, contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_NAMES } from './contract.ts';
 import type { ModelContract } from './contract.ts';
-import { floatTensor, floatValueInfo, node, writeModelFile } from './onnx-file.ts';
+import { encodeModel, floatTensor, floatValueInfo, node, writeModelFile } from './onnx-file.ts';
+import { readCsvColumn } from './csv.ts';
+import { buildFeatureModel } from './feature-onnx.ts';
+import { trainFeatureRidge } from './train-features.ts';
+import type { BoostOptions, FeatureTrainResult } from './train-features.ts';
 import type { ModelParts } from './onnx-file.ts';
 import type { RidgeWeights } from './reference.ts';
 import type { CsvSeries } from './csv.ts';
 import { buildSamples, toStepSeries, windowBatch } from './series.ts';
+import { expect } from 'vitest';
+import type { FeatureRidgeWeights } from './feature-ridge.ts';
+import { checkFeatureGraph } from './graph-check.ts';
 
 /** Shared by the model and forecaster tests: small contracts, weights and temp dirs. */
 
@@ -94,4 +101,26 @@ export function realWindows(series: CsvSeries, windowSteps: number, every: numbe
   const s = buildSamples(steps, { windowSteps, horizonSteps: [1], mode: 'level', fromAnchor: 0, targetLimit: steps.raw.length });
   const rows = Array.from({ length: Math.floor(s.n / every) }, (_, i) => i * every);
   return { ...windowBatch(s, windowSteps, rows), n: rows.length };
+}
+
+/**
+ * The feature graph in `bytes` run by onnxruntime-node on every `every`-th real window of
+ * `series` and compared with the reference of `w` (graph-check.ts): features, then outputs,
+ * each within `tolerance`, on more than `minWindows` windows.
+ */
+export async function expectGraphMatchesReference(bytes: Uint8Array, w: FeatureRidgeWeights, series: CsvSeries, every: number, minWindows: number, tolerance = 1e-4): Promise<void> {
+  const { rh, time, n } = realWindows(series, w.windowSteps, every);
+  const check = await checkFeatureGraph(bytes, w, rh, time);
+  expect(check.windows).toBe(n);
+  expect(n).toBeGreaterThan(minWindows);
+  expect(check.featureDiff).toBeLessThan(tolerance);
+  expect(check.maxDiff).toBeLessThan(tolerance);
+}
+
+/** A feature model trained (with `opts`, trained_at fixed) on the first `rows` rows of the shared RH_1 file, and its ONNX bytes. */
+export async function trainOnFirstRows(opts: BoostOptions, rows = 6000): Promise<{ csv: CsvSeries; trained: FeatureTrainResult; bytes: Uint8Array }> {
+  const all = await readCsvColumn(APPLIANCES_CSV, 'RH_1');
+  const csv = { ...all, timesMs: all.timesMs.slice(0, rows), values: all.values.slice(0, rows) };
+  const trained = trainFeatureRidge(csv, { ...opts, now: () => Date.UTC(2026, 0, 1) });
+  return { csv, trained, bytes: encodeModel(buildFeatureModel(trained.weights, trained.contract)) };
 }

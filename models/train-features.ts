@@ -2,8 +2,8 @@ import { conformalOffsets } from './conformal.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import { ModelError } from './errors.ts';
-import { boostedHorizons, featureReferenceForward, interpolationMatrix } from './feature-ridge.ts';
-import type { BoostStage, FeatureRidgeWeights } from './feature-ridge.ts';
+import { boostedHorizons, featureReferenceForward, interpolationMatrix, neuralForward } from './feature-ridge.ts';
+import type { BoostStage, FeatureRidgeWeights, NeuralStage } from './feature-ridge.ts';
 import { DEFAULT_GBM_OPTIONS, fitGbmL1 } from './gbm.ts';
 import type { GbmOptions } from './gbm.ts';
 import { featureSamples, fitStandardiser, rawFeatures } from './feature-samples.ts';
@@ -15,6 +15,8 @@ import type { Gram, RidgeFit } from './ridge.ts';
 import { buildSamples } from './series.ts';
 import type { AnchoredSamples } from './series.ts';
 import { resolveTraining, trainedContract } from './train.ts';
+import { chooseMix, chooseNeuralAlpha, DEFAULT_NEURAL_OPTIONS, fitNeural } from './train-neural.ts';
+import type { NeuralOptions } from './train-neural.ts';
 import type { HorizonReport, TrainOptions, TrainSummaryBase } from './train.ts';
 
 /**
@@ -56,13 +58,17 @@ export interface FeatureTrainResult {
     alphas: number[];
     /** Validation MAE per horizon: model (train-only fit, shrunk) and persistence. */
     validation: { horizon_s: number; model: number; persistence: number }[];
+    /** The ensemble's neural member: penalty chosen, penalties tried, its share per horizon. */
+    neural?: { alpha: number; alphas_tried: { alpha: number; mae: number }[]; hidden: number; seeds: number; mean_epochs: number; mix: number[] };
   };
 }
 
 export interface BoostOptions {
-  /** Add the boosted-tree stage (the shipped kind). */
+  /** Add the boosted-tree stage. */
   boost?: boolean;
   gbm?: Partial<GbmOptions>;
+  /** With boost: average a neural network in per horizon (the shipped kind, "ensemble"). */
+  neural?: boolean | Partial<NeuralOptions>;
 }
 
 export function trainFeatureRidge(csv: CsvSeries, opts: TrainOptions & BoostOptions = {}): FeatureTrainResult {
@@ -129,15 +135,20 @@ interface BoostInputs {
 
 /**
  * The boosted model: the shrunk feature ridge, plus absolute-error boosted trees (gbm.ts) fitted
- * to its residuals at a few horizons (boostedHorizons) and interpolated to the rest.
+ * to its residuals at a few horizons (boostedHorizons) and interpolated to the rest. The
+ * ensemble (opts.neural) averages it per horizon with a small neural network (train-neural.ts).
+ *   0. ensemble: the network's penalty and its share per horizon, from members fitted on train
+ *      and scored on validation;
  *   1. interval offsets: conformal quantiles of residual / (vol + floor) over train + validation,
- *      each of 5 chronological blocks predicted by ridge and trees fitted on the other four;
- *   2. ridge and trees refitted on train + validation, scored on test (15%): the report;
- *   3. refitted on everything with the same penalties, shrinkage and offsets: the shipped weights.
+ *      each of 5 chronological blocks predicted by the members fitted on the other four;
+ *   2. the members refitted on train + validation, scored on test (15%): the report;
+ *   3. refitted on everything with the same penalties, shrinkage, share and offsets: the shipped
+ *      weights.
  */
 function trainBoosted(b: BoostInputs): FeatureTrainResult {
   const { layout, std, horizonsS, alphas, scaleFloor, stepS } = b;
   const gbmOptions = { ...DEFAULT_GBM_OPTIONS, ...b.opts.gbm };
+  const neuralOptions = b.opts.neural ? { ...DEFAULT_NEURAL_OPTIONS, ...(b.opts.neural === true ? {} : b.opts.neural) } : undefined;
   const boosted = boostedHorizons(horizonsS);
   const interp = interpolationMatrix(horizonsS, boosted);
   const lambdaScale = gramScale(gram(b.train, false));
@@ -151,41 +162,81 @@ function trainBoosted(b: BoostInputs): FeatureTrainResult {
     });
     return { models, interp };
   };
-  const refit = (s: AnchoredSamples): { weights: (qLo: Float32Array, qHi: Float32Array) => FeatureRidgeWeights } => {
+  // The network's penalty, chosen as the ridge's was: fitted on train, scored on validation.
+  const neuralChoice = neuralOptions && chooseNeuralAlpha({ raw: rawFeatures(layout, b.trainL), s: b.trainL }, { raw: rawFeatures(layout, b.validL), s: b.validL }, neuralOptions);
+  const epochs: number[] = [];
+  type Refit = { weights: (qLo: Float32Array, qHi: Float32Array, mix: Float32Array) => FeatureRidgeWeights; network?: Omit<NeuralStage, 'mix'> };
+  const refit = (s: AnchoredSamples, withNetwork = true): Refit => {
     const raw = rawFeatures(layout, s);
     const fs = featureSamples(layout, s, std, raw);
     const g = gram(fs, false);
     const fit = solveRidgePerColumn(g, b.lambdas.map((l) => (l * gramScale(g)) / lambdaScale));
     const boost = stage(fs, raw, fit);
-    return { weights: (qLo, qHi) => ({ ...foldWeights(layout, stepS, std, fit, alphas, qLo, qHi, scaleFloor), boost }) };
+    const nf = withNetwork && neuralOptions && neuralChoice ? fitNeural({ raw, s }, neuralChoice.alpha, neuralOptions) : undefined;
+    if (nf) epochs.push(nf.epochs);
+    const network = nf?.stage;
+    return { network, weights: (qLo, qHi, mix) => ({ ...foldWeights(layout, stepS, std, fit, alphas, qLo, qHi, scaleFloor), boost, ...(network ? { neural: { ...network, mix } } : {}) }) };
   };
-  // 1. intervals: each chronological block of train + validation predicted by ridge and trees
-  //    fitted on the other blocks (as cv-conformal.ts does for the ridge)
   const H = horizonsS.length;
-  const residuals: number[][] = Array.from({ length: H }, () => []);
+  const zero = new Float32Array(H);
+  const vi = volatilityIndex(layout);
+  /** Both members' forecasts of `held`, its truths and interval scales (rows x horizons). */
+  const forecasts = (w: FeatureRidgeWeights, network: Omit<NeuralStage, 'mix'> | undefined, held: AnchoredSamples[]): { model: Float64Array; network: Float64Array; truth: Float64Array; scale: Float64Array } => {
+    const rows = held.reduce((a, x) => a + x.n, 0);
+    const out = { model: new Float64Array(rows * H), network: new Float64Array(rows * H), truth: new Float64Array(rows * H), scale: new Float64Array(rows) };
+    const W = b.windowSteps;
+    let at = 0;
+    for (const s of held) {
+      for (let r = 0; r < s.n; r++, at++) {
+        const row = r * s.p;
+        const window = s.x.subarray(row, row + W);
+        const time: [number, number] = [s.x[row + W] ?? 0, s.x[row + W + 1] ?? 0];
+        const fc = featureReferenceForward(w, window, time);
+        const f = computeFeatures(layout, window, time);
+        const nn = network ? neuralForward({ ...network, mix: zero }, f, H) : undefined;
+        out.scale[at] = (f[vi] ?? 0) + scaleFloor;
+        for (let k = 0; k < H; k++) {
+          out.model[at * H + k] = fc.forecast[k] ?? 0;
+          out.network[at * H + k] = (s.base[r] ?? 0) + (nn?.[k] ?? 0);
+          out.truth[at * H + k] = s.targetsRh[r * H + k] ?? 0;
+        }
+      }
+    }
+    return out;
+  };
+  // 0. the network's share per horizon, chosen as the ridge's shrinkage was: ridge, trees and
+  //    network (the penalty search's, one seed) fitted on train, scored on validation
+  const mix = neuralChoice ? (() => {
+    const v = forecasts(refit(b.trainL, false).weights(zero, zero, zero), neuralChoice.stage, [b.validL]);
+    return chooseMix(v.model, v.network, v.truth, H);
+  })() : zero;
+  // 1. intervals: each chronological block of train + validation predicted by ridge, trees and
+  //    network fitted on the other blocks (as cv-conformal.ts does for the ridge), mixed as above
   const blocks = Array.from({ length: CV_BLOCKS }, (_, i) => b.samples(Math.floor((b.cut2 * i) / CV_BLOCKS), Math.floor((b.cut2 * (i + 1)) / CV_BLOCKS))).filter((x) => x.n > 0);
   if (blocks.length < 2) throw new ModelError('TRAINING_FAILED', 'interval calibration needs at least two non-empty cross-validation blocks; the series has too few usable windows');
-  const zero = new Float32Array(H);
+  const residuals: number[][] = Array.from({ length: H }, () => []);
   blocks.forEach((held, i) => {
-    const w = refit(concatSamples(blocks.filter((_, j) => j !== i))).weights(zero, zero);
-    const W = b.windowSteps;
-    const vi = volatilityIndex(layout);
+    const r0 = refit(concatSamples(blocks.filter((_, j) => j !== i)));
+    const oof = forecasts(r0.weights(zero, zero, zero), r0.network, [held]);
     for (let r = 0; r < held.n; r++) {
-      const row = r * held.p;
-      const window = held.x.subarray(row, row + W);
-      const time: [number, number] = [held.x[row + W] ?? 0, held.x[row + W + 1] ?? 0];
-      const out = featureReferenceForward(w, window, time);
-      const s = (computeFeatures(layout, window, time)[vi] ?? 0) + scaleFloor;
-      for (let k = 0; k < H; k++) residuals[k]?.push(((held.targetsRh[r * H + k] ?? 0) - (out.forecast[k] ?? 0)) / s);
+      for (let k = 0; k < H; k++) {
+        const a = oof.model[r * H + k] ?? 0;
+        const y = Math.min(100, Math.max(0, a + (mix[k] ?? 0) * ((oof.network[r * H + k] ?? 0) - a)));
+        residuals[k]?.push(((oof.truth[r * H + k] ?? 0) - y) / (oof.scale[r] ?? 1));
+      }
     }
   });
   const { qLo, qHi } = bandOffsets(residuals, b.level);
   // 2. the report: train + validation fit scored on test
-  const report = evaluateFeatureWeights(refit(b.samples(0, b.cut2)).weights(qLo, qHi), b.testL, horizonsS);
+  const report = evaluateFeatureWeights(refit(b.samples(0, b.cut2)).weights(qLo, qHi, mix), b.testL, horizonsS);
   // 3. the shipped weights
-  const weights = refit(b.samples(0, b.n)).weights(qLo, qHi);
-  const contract = trainedContract(b.csv, b.opts, { stepS, windowSteps: b.windowSteps, horizonsS, level: b.level, maxFillSteps: b.maxFillSteps }, report, 'feature-boosted', `${layout.total} features computed in the graph from the ${b.windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions and harmonics; models/feature-set.ts); direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation), plus absolute-error gradient-boosted trees (${gbmOptions.rounds} rounds, depth ${gbmOptions.depth}) fitted to the ridge's residuals at ${boosted.length} horizons and interpolated between them; ${b.level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals of both stages scaled by recent volatility; refitted on all data`);
-  return featureResult(weights, contract, { steps: b.n, samples: { train: b.trainL.n, validation: b.validL.n, test: b.testL.n }, lambdas: b.lambdas, alphas, validation: b.validation, test: report });
+  const weights = refit(b.samples(0, b.n)).weights(qLo, qHi, mix);
+  const members = `direct ridge per horizon shrunk toward persistence (penalty and shrinkage chosen on validation), plus absolute-error gradient-boosted trees (${gbmOptions.rounds} rounds, depth ${gbmOptions.depth}) fitted to the ridge's residuals at ${boosted.length} horizons and interpolated between them`;
+  const network = neuralOptions && neuralChoice ? `; averaged per horizon with a neural network (${neuralOptions.seeds} seeds x ${neuralOptions.mlp.hidden} ReLU units, L2 ${neuralChoice.alpha} chosen on validation, all horizons as outputs), the network's share per horizon chosen on validation` : '';
+  const kind = neuralOptions ? 'feature-ensemble' : 'feature-boosted';
+  const contract = trainedContract(b.csv, b.opts, { stepS, windowSteps: b.windowSteps, horizonsS, level: b.level, maxFillSteps: b.maxFillSteps }, report, kind, `${layout.total} features computed in the graph from the ${b.windowSteps}-step window and time of day (multi-scale trend means, recent slope, first window steps, level, 6 h volatility, time-of-day interactions and harmonics; models/feature-set.ts); ${members}${network}; ${b.level} interval from ${CV_BLOCKS}-block cross-validated conformal residuals of the whole forecast scaled by recent volatility; refitted on all data`);
+  const neural = neuralOptions && neuralChoice ? { neural: { alpha: neuralChoice.alpha, alphas_tried: neuralChoice.tried, hidden: neuralOptions.mlp.hidden, seeds: neuralOptions.seeds, mean_epochs: round(epochs.reduce((a, e) => a + e, 0) / Math.max(1, epochs.length)), mix: Array.from(mix) } } : {};
+  return featureResult(weights, contract, { steps: b.n, samples: { train: b.trainL.n, validation: b.validL.n, test: b.testL.n }, lambdas: b.lambdas, alphas, validation: b.validation, test: report, ...neural });
 }
 
 /** Several sample sets as one (rows in order; anchors keep their step indices). */
