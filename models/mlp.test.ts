@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { averageNets, DEFAULT_MLP_OPTIONS, fitMlp, predictMlp } from './mlp.ts';
 import type { MlpOptions } from './mlp.ts';
 import { mulberry32 } from './random.ts';
-import { chooseMix } from './train-neural.ts';
+import { chooseMix, DEFAULT_NEURAL_OPTIONS, fitNeural } from './train-neural.ts';
+import type { AnchoredSamples } from './series.ts';
 
 const OPTS: MlpOptions = { ...DEFAULT_MLP_OPTIONS, hidden: 16, alpha: 1e-3, maxEpochs: 200, patience: 20, seed: 5 };
 
@@ -75,6 +76,12 @@ describe('small neural network (mlp.ts)', () => {
     }
   });
 
+  it('refuses targets that make the loss NaN instead of returning its random starting weights', () => {
+    const d = data(200, 4, target);
+    d.y[17] = NaN;
+    expect(() => fitMlp(d.x, d.y, 200, 4, 2, { ...OPTS, holdout: 1 / 2, patience: 2 })).toThrow(/held-out loss was never finite \(NaN after 2 epochs\)/);
+  });
+
   it('refuses too few rows with a message', () => {
     expect(() => fitMlp(new Float64Array(5), new Float64Array(5), 5, 1, 1, OPTS)).toThrow(/at least 10 rows, got 5/);
   });
@@ -99,5 +106,43 @@ describe('the network share per horizon (train-neural.ts chooseMix)', () => {
     expect(mix[1]).toBe(1);
     expect(mix[2]).toBeGreaterThanOrEqual(0.35);
     expect(mix[2]).toBeLessThanOrEqual(0.65);
+  });
+});
+
+describe('the neural member (train-neural.ts fitNeural)', () => {
+  const n = 300;
+  const H = 2;
+  const rand = mulberry32(8);
+  const f = Float64Array.from({ length: n * 3 }, () => rand());
+  const base = Float64Array.from({ length: n }, (_, r) => 40 + 10 * (f[r * 3] ?? 0));
+  const targetsRh = Float64Array.from({ length: n * H }, (_, i) => (base[Math.floor(i / H)] ?? 0) + 5 * (f[Math.floor(i / H) * 3 + 1] ?? 0) + 1);
+  const samples = (t: Float64Array): AnchoredSamples => ({ n, p: 1, h: H, x: new Float64Array(n), y: new Float64Array(n * H), base, targetsRh: t, anchors: [] });
+  const opts = { ...DEFAULT_NEURAL_OPTIONS, seeds: 2, mlp: { ...DEFAULT_NEURAL_OPTIONS.mlp, maxEpochs: 300, learningRate: 0.01 } };
+
+  it('folds standardisation and target scale into weights that forecast deltas in %RH', () => {
+    const { stage } = fitNeural({ raw: { f, p: 3 }, s: samples(targetsRh) }, 1e-3, opts);
+    expect(stage.hidden).toBe(2 * opts.mlp.hidden);
+    let err = 0;
+    let spread = 0;
+    for (let r = 0; r < n; r++) {
+      const row = f.subarray(r * 3, r * 3 + 3);
+      // the raw-feature forward pass of the folded float32 weights
+      const out = Array.from(stage.b2);
+      for (let j = 0; j < stage.hidden; j++) {
+        let z = stage.b1[j] ?? 0;
+        for (let c = 0; c < 3; c++) z += (row[c] ?? 0) * (stage.w1[c * stage.hidden + j] ?? 0);
+        if (z > 0) for (let k = 0; k < H; k++) out[k] = (out[k] ?? 0) + z * (stage.w2[j * H + k] ?? 0);
+      }
+      const delta = (targetsRh[r * H] ?? 0) - (base[r] ?? 0);
+      err += Math.abs((out[0] ?? 0) - delta);
+      spread += Math.abs(delta);
+    }
+    expect(err).toBeLessThan(0.25 * spread);
+  });
+
+  it('names the network that failed when a target is not a number', () => {
+    const bad = Float64Array.from(targetsRh);
+    bad[5] = NaN;
+    expect(() => fitNeural({ raw: { f, p: 3 }, s: samples(bad) }, 10, opts)).toThrow(expect.objectContaining({ code: 'TRAINING_FAILED', message: expect.stringMatching(/^neural network \(L2 10, seed 1, 300 windows\): the network's held-out loss was never finite/) }));
   });
 });

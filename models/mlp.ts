@@ -72,6 +72,8 @@ export function fitMlp(x: Float64Array, y: Float64Array, n: number, p: number, q
   let best = { loss: Infinity, epoch: 0, params: params.map((a) => a.slice()) };
   let stale = 0;
   let step = 0;
+  let lastLoss = NaN;
+  const epochLoss = (e: number): string => `${lastLoss} after ${e} epochs`;
   let epoch = 0;
   const { w1, b1, w2 } = net;
   const [gw1, gb1, gw2, gb2] = grads as [Float64Array, Float64Array, Float64Array, Float64Array];
@@ -120,11 +122,13 @@ export function fitMlp(x: Float64Array, y: Float64Array, n: number, p: number, q
       adam(params, grads, m, v, step, opts.learningRate);
     }
     const loss = heldOutLoss(net, x, y, hold);
+    lastLoss = loss;
     if (loss < best.loss - opts.tol) {
       best = { loss, epoch, params: params.map((a) => a.slice()) };
       stale = 0;
     } else if (++stale >= opts.patience) break;
   }
+  if (best.epoch === 0) throw new Error(`the network's held-out loss was never finite (${epochLoss(epoch)}): the inputs or targets hold NaN or infinite values, or the learning rate ${opts.learningRate} diverges`);
   params.forEach((a, i) => a.set(best.params[i] as Float64Array));
   return { net, epochs: epoch, bestEpoch: best.epoch };
 }

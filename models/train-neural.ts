@@ -61,7 +61,14 @@ export function fitNeural(set: RawSet, alpha: number, o: NeuralOptions): NeuralF
   }
   const y = new Float64Array(n * H);
   for (let r = 0; r < n; r++) for (let k = 0; k < H; k++) y[r * H + k] = (delta(r, k) - (mean[k] ?? 0)) / (sd[k] ?? 1);
-  const fits = Array.from({ length: o.seeds }, (_, i) => fitMlp(x, y, n, p, H, { ...o.mlp, alpha, seed: o.mlp.seed + i }));
+  const fits = Array.from({ length: o.seeds }, (_, i) => {
+    const seed = o.mlp.seed + i;
+    try {
+      return fitMlp(x, y, n, p, H, { ...o.mlp, alpha, seed });
+    } catch (err) {
+      throw new ModelError('TRAINING_FAILED', `neural network (L2 ${alpha}, seed ${seed}, ${n} windows): ${(err as Error).message}`);
+    }
+  });
   const net = averageNets(fits.map((f) => f.net));
   return { stage: fold(net, std, mean, sd), epochs: fits.reduce((a, f) => a + f.epochs, 0) / fits.length };
 }
