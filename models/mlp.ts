@@ -69,6 +69,7 @@ export function fitMlp(x: Float64Array, y: Float64Array, n: number, p: number, q
   const act = new Float64Array(B * h);
   const delta = new Float64Array(B * q);
   const dHidden = new Float64Array(h);
+  const active = new Int32Array(h);
   let best = { loss: Infinity, epoch: 0, params: params.map((a) => a.slice()) };
   let stale = 0;
   let step = 0;
@@ -93,9 +94,14 @@ export function fitMlp(x: Float64Array, y: Float64Array, n: number, p: number, q
         const d0 = i * q;
         for (let k = 0; k < q; k++) delta[d0 + k] = delta[d0 + k]! - y[yo + k]!;
         for (let k = 0; k < q; k++) gb2[k] = gb2[k]! + delta[d0 + k]!;
+        // Units the ReLU switched off (activation 0) contribute nothing to any gradient of
+        // this row, so only the active ones are visited.
         const a0 = i * h;
+        let nActive = 0;
         for (let j = 0; j < h; j++) {
           const a = act[a0 + j]!;
+          if (a <= 0) continue;
+          active[nActive++] = j;
           const wo = j * q;
           let dh = 0;
           for (let k = 0; k < q; k++) {
@@ -103,16 +109,22 @@ export function fitMlp(x: Float64Array, y: Float64Array, n: number, p: number, q
             gw2[wo + k] = gw2[wo + k]! + a * d;
             dh += w2[wo + k]! * d;
           }
-          dHidden[j] = a > 0 ? dh : 0;
+          dHidden[j] = dh;
         }
         const xo = r * p;
         for (let c = 0; c < p; c++) {
           const xc = x[xo + c]!;
           if (xc === 0) continue;
           const base = c * h;
-          for (let j = 0; j < h; j++) gw1[base + j] = gw1[base + j]! + xc * dHidden[j]!;
+          for (let t = 0; t < nActive; t++) {
+            const j = active[t]!;
+            gw1[base + j] = gw1[base + j]! + xc * dHidden[j]!;
+          }
         }
-        for (let j = 0; j < h; j++) gb1[j] = gb1[j]! + dHidden[j]!;
+        for (let t = 0; t < nActive; t++) {
+          const j = active[t]!;
+          gb1[j] = gb1[j]! + dHidden[j]!;
+        }
       }
       for (let i = 0; i < gw1.length; i++) gw1[i] = (gw1[i]! + opts.alpha * w1[i]!) / bs;
       for (let i = 0; i < gw2.length; i++) gw2[i] = (gw2[i]! + opts.alpha * w2[i]!) / bs;
