@@ -15,7 +15,7 @@ import type { Gram, RidgeFit } from './ridge.ts';
 import { buildSamples } from './series.ts';
 import type { AnchoredSamples } from './series.ts';
 import { resolveTraining, trainedContract } from './train.ts';
-import { chooseMix, chooseNeuralAlpha, DEFAULT_NEURAL_OPTIONS, fitNeural } from './train-neural.ts';
+import { chooseMix, chooseNeuralAlpha, DEFAULT_NEURAL_OPTIONS, fitNeural, mixForecast } from './train-neural.ts';
 import type { NeuralOptions } from './train-neural.ts';
 import type { HorizonReport, TrainOptions, TrainSummaryBase } from './train.ts';
 
@@ -181,25 +181,21 @@ function trainBoosted(b: BoostInputs): FeatureTrainResult {
   const zero = new Float32Array(H);
   const vi = volatilityIndex(layout);
   /** Both members' forecasts of `held`, its truths and interval scales (rows x horizons). */
-  const forecasts = (w: FeatureRidgeWeights, network: Omit<NeuralStage, 'mix'> | undefined, held: AnchoredSamples[]): { model: Float64Array; network: Float64Array; truth: Float64Array; scale: Float64Array } => {
-    const rows = held.reduce((a, x) => a + x.n, 0);
-    const out = { model: new Float64Array(rows * H), network: new Float64Array(rows * H), truth: new Float64Array(rows * H), scale: new Float64Array(rows) };
+  const forecasts = (w: FeatureRidgeWeights, network: Omit<NeuralStage, 'mix'> | undefined, s: AnchoredSamples): { model: Float64Array; network: Float64Array; truth: Float64Array; scale: Float64Array } => {
+    const out = { model: new Float64Array(s.n * H), network: new Float64Array(s.n * H), truth: new Float64Array(s.n * H), scale: new Float64Array(s.n) };
     const W = b.windowSteps;
-    let at = 0;
-    for (const s of held) {
-      for (let r = 0; r < s.n; r++, at++) {
-        const row = r * s.p;
-        const window = s.x.subarray(row, row + W);
-        const time: [number, number] = [s.x[row + W] ?? 0, s.x[row + W + 1] ?? 0];
-        const fc = featureReferenceForward(w, window, time);
-        const f = computeFeatures(layout, window, time);
-        const nn = network ? neuralForward({ ...network, mix: zero }, f, H) : undefined;
-        out.scale[at] = (f[vi] ?? 0) + scaleFloor;
-        for (let k = 0; k < H; k++) {
-          out.model[at * H + k] = fc.forecast[k] ?? 0;
-          out.network[at * H + k] = (s.base[r] ?? 0) + (nn?.[k] ?? 0);
-          out.truth[at * H + k] = s.targetsRh[r * H + k] ?? 0;
-        }
+    for (let r = 0; r < s.n; r++) {
+      const row = r * s.p;
+      const window = s.x.subarray(row, row + W);
+      const time: [number, number] = [s.x[row + W] ?? 0, s.x[row + W + 1] ?? 0];
+      const fc = featureReferenceForward(w, window, time);
+      const f = computeFeatures(layout, window, time);
+      const nn = network ? neuralForward({ ...network, mix: zero }, f, H) : undefined;
+      out.scale[r] = (f[vi] ?? 0) + scaleFloor;
+      for (let k = 0; k < H; k++) {
+        out.model[r * H + k] = fc.forecast[k] ?? 0;
+        out.network[r * H + k] = (s.base[r] ?? 0) + (nn?.[k] ?? 0);
+        out.truth[r * H + k] = s.targetsRh[r * H + k] ?? 0;
       }
     }
     return out;
@@ -207,7 +203,7 @@ function trainBoosted(b: BoostInputs): FeatureTrainResult {
   // 0. the network's share per horizon, chosen as the ridge's shrinkage was: ridge, trees and
   //    network (the penalty search's, one seed) fitted on train, scored on validation
   const mix = neuralChoice ? (() => {
-    const v = forecasts(refit(b.trainL, false).weights(zero, zero, zero), neuralChoice.stage, [b.validL]);
+    const v = forecasts(refit(b.trainL, false).weights(zero, zero, zero), neuralChoice.stage, b.validL);
     return chooseMix(v.model, v.network, v.truth, H);
   })() : zero;
   // 1. intervals: each chronological block of train + validation predicted by ridge, trees and
@@ -217,11 +213,10 @@ function trainBoosted(b: BoostInputs): FeatureTrainResult {
   const residuals: number[][] = Array.from({ length: H }, () => []);
   blocks.forEach((held, i) => {
     const r0 = refit(concatSamples(blocks.filter((_, j) => j !== i)));
-    const oof = forecasts(r0.weights(zero, zero, zero), r0.network, [held]);
+    const oof = forecasts(r0.weights(zero, zero, zero), r0.network, held);
     for (let r = 0; r < held.n; r++) {
       for (let k = 0; k < H; k++) {
-        const a = oof.model[r * H + k] ?? 0;
-        const y = Math.min(100, Math.max(0, a + (mix[k] ?? 0) * ((oof.network[r * H + k] ?? 0) - a)));
+        const y = mixForecast(oof.model[r * H + k] ?? 0, oof.network[r * H + k] ?? 0, mix[k] ?? 0);
         residuals[k]?.push(((oof.truth[r * H + k] ?? 0) - y) / (oof.scale[r] ?? 1));
       }
     }

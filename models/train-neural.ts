@@ -140,10 +140,7 @@ export function chooseMix(model: Float64Array, network: Float64Array, truth: Flo
     let best = Infinity;
     for (const m of MIX_GRID) {
       let e = 0;
-      for (let r = 0; r < n; r++) {
-        const a = model[r * H + k] ?? 0;
-        e += Math.abs(clip(a + m * ((network[r * H + k] ?? 0) - a)) - (truth[r * H + k] ?? 0));
-      }
+      for (let r = 0; r < n; r++) e += Math.abs(mixForecast(model[r * H + k] ?? 0, network[r * H + k] ?? 0, m) - (truth[r * H + k] ?? 0));
       if (e < best - 1e-9) {
         best = e;
         mix[k] = m;
@@ -153,6 +150,7 @@ export function chooseMix(model: Float64Array, network: Float64Array, truth: Flo
   return mix;
 }
 
-function clip(v: number): number {
-  return Math.min(100, Math.max(0, v));
+/** The forecast with the network's share `mix`, clipped to 0..100 %RH as the graph clips it. */
+export function mixForecast(model: number, network: number, mix: number): number {
+  return Math.min(100, Math.max(0, model + mix * (network - model)));
 }
