@@ -27,4 +27,24 @@ describe('scheduleRetraining', () => {
     clock.advance(10 * 3_600_000);
     expect(passes).toBe(2);
   });
+
+  it('stop() aborts a pass in progress: no sensor is trained after it', async () => {
+    const clock = new ManualClock();
+    let listSensors: (v: { gatewayId: string; sensorId: string }[]) => void = () => undefined;
+    let readingsRead = 0;
+    const storage = {
+      sensors: () => new Promise((resolve) => (listSensors = resolve)),
+      readings: () => Promise.resolve((readingsRead++, [])),
+    } as unknown as CentralStorage;
+    const done: number[] = [];
+    const s = scheduleRetraining({ storage, registry: {} as ModelRegistry, signingKey: null as never, clock, runsFile: '/nonexistent/runs.jsonl' }, 1000, clock, (runs) => done.push(runs.length), (err) => {
+      throw err;
+    });
+    clock.advance(1000);
+    const stopped = s.stop();
+    listSensors([{ gatewayId: 'gw', sensorId: 'a' }, { gatewayId: 'gw', sensorId: 'b' }]);
+    await stopped;
+    expect(readingsRead).toBe(0);
+    expect(done).toEqual([0]);
+  });
 });

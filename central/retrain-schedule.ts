@@ -4,6 +4,8 @@ import { retrainAll, type RetrainOptions, type RunRecord } from './retrain.ts';
 /**
  * Runs retrainAll every `intervalMs` on the injected clock; a pass still running when the next is
  * due is not overlapped (that tick is skipped). Failures of a pass go to `onError`, never thrown.
+ * stop() kills a training in progress (its run is logged as failed, ABORTED) instead of waiting
+ * minutes for it.
  */
 export function scheduleRetraining(
   options: RetrainOptions,
@@ -13,9 +15,10 @@ export function scheduleRetraining(
   onError: (err: unknown) => void,
 ): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
+  const abort = new AbortController();
   const timer: TimerHandle = clock.setInterval(() => {
-    if (running !== null) return;
-    running = retrainAll(options)
+    if (running !== null || abort.signal.aborted) return;
+    running = retrainAll({ ...options, signal: abort.signal })
       .then(onRuns, onError)
       .finally(() => {
         running = null;
@@ -25,6 +28,7 @@ export function scheduleRetraining(
   return {
     async stop() {
       clock.clearInterval(timer);
+      abort.abort();
       await running;
     },
   };

@@ -4,18 +4,11 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../gateway/clock.ts';
 import type { CsvSeries } from '../models/csv.ts';
-import { decodeModel, describeModel, encodeModel } from '../models/onnx-file.ts';
-import type { RidgeWeights } from '../models/reference.ts';
-import { buildRidgeModel, readRidgeWeights } from '../models/ridge-onnx.ts';
-import { buildSamples, toStepSeries } from '../models/series.ts';
-import { evaluateWeights, trainRidge, type TrainOptions } from '../models/train.ts';
+import type { TrainOptions } from '../models/train.ts';
 import type { NeuralOptions } from '../models/train-neural.ts';
-import { buildFeatureModel, FEATURE_GRAPH_NAMES, readFeatureWeights } from '../models/feature-onnx.ts';
-import { evaluateFeatureWeights, trainFeatureRidge } from '../models/train-features.ts';
-import type { ModelContract } from '../models/contract.ts';
-import type { ModelParts } from '../models/onnx-file.ts';
-import type { FeatureRidgeWeights } from '../models/feature-ridge.ts';
 import type { ModelRegistry } from './registry.ts';
+import { runRetrainJob } from './retrain-job.ts';
+import type { CandidateKind } from './retrain-job.ts';
 import type { CentralStorage } from './storage/storage.ts';
 
 export interface RetrainOptions {
@@ -42,9 +35,11 @@ export interface RetrainOptions {
   neural?: Partial<NeuralOptions>;
   /** Readings read per sensor, newest kept (bounds memory). Default 1 000 000. */
   maxReadings?: number;
+  /** Aborting kills a training in progress (its run is recorded as failed, code ABORTED). */
+  signal?: AbortSignal;
 }
 
-export type CandidateKind = 'ensemble' | 'boosted' | 'feature' | 'ridge';
+export type { CandidateKind };
 
 export interface RunRecord {
   runId: string;
@@ -69,6 +64,7 @@ export interface RunRecord {
 export async function retrainAll(o: RetrainOptions): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   for (const { gatewayId, sensorId } of await o.storage.sensors()) {
+    if (o.signal?.aborted) break;
     const run = await retrainOne(o, gatewayId, sensorId);
     fs.mkdirSync(path.dirname(o.runsFile), { recursive: true });
     fs.appendFileSync(o.runsFile, `${JSON.stringify(run)}\n`);
@@ -98,48 +94,20 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
     decision: 'failed',
   };
   try {
-    const series = toStepSeries(csv, stepS, o.train?.maxFillSteps ?? 3);
-    const n = series.raw.length;
-    const cut = Math.floor(n * (1 - holdoutFraction));
-    const trainedUntilMs = series.startMs + cut * series.stepMs;
-    run.data.trainedUntilMs = trainedUntilMs;
-    const trainCsv = sliceBefore(csv, trainedUntilMs);
     const version = `${gatewayId}-${sensorId}-${new Date(atMs).toISOString().replace(/[:.]/g, '')}`;
-    const trainOpts = { ...o.train, modelVersion: version, now: () => atMs };
-    const holdout = (windowSteps: number, horizonsS: number[], stepS_: number) =>
-      buildSamples(series, { windowSteps, horizonSteps: horizonsS.map((h) => h / stepS_), mode: 'delta', fromAnchor: cut, targetLimit: n, constant: true });
-    let c: ModelContract;
-    let parts: ModelParts;
-    let candidateScore: { holdoutMae: Record<string, number>; meanMae: number };
-    if (kind === 'ridge') {
-      const result = trainRidge(trainCsv, trainOpts);
-      c = result.contract;
-      parts = buildRidgeModel(result.weights, c);
-      candidateScore = score(result.weights, holdout(c.windowSteps, c.horizonsS, c.stepS), c.horizonsS);
-    } else {
-      const result = trainFeatureRidge(trainCsv, { ...trainOpts, boost: kind === 'boosted' || kind === 'ensemble', neural: kind === 'ensemble' && (o.neural ?? true) });
-      c = result.contract;
-      parts = buildFeatureModel(result.weights, c);
-      candidateScore = scoreFeature(result.weights, series, c.windowSteps, cut, n, c.horizonsS);
-    }
-    run.params = { kind, stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
-    run.candidate = { version, ...candidateScore };
     const prod = o.registry.production();
-    if (prod !== null) {
-      const model = decodeModel(o.registry.artifact(prod.version)!);
-      const pc = describeModel(model).contract;
-      // Scored on the same holdout only when it forecasts the same steps; otherwise the comparison is void.
-      if (pc && pc.stepS === c.stepS && pc.horizonsS.join(',') === c.horizonsS.join(',')) {
-        // The shipped model is an ensemble feature model (models/feature-onnx.ts); older ones are boosted, feature or plain delta ridges.
-        run.production =
-          FEATURE_GRAPH_NAMES.has(model.graph?.name ?? '')
-            ? { version: prod.version, ...scoreFeature(readFeatureWeights(model, pc), series, pc.windowSteps, cut, n, c.horizonsS) }
-            : { version: prod.version, ...score(readRidgeWeights(model, pc.windowSteps, pc.horizonsS.length), holdout(pc.windowSteps, c.horizonsS, c.stepS), c.horizonsS) };
-      }
-    }
+    const production = prod === null ? null : { version: prod.version, bytes: o.registry.artifact(prod.version)! };
+    // Trained in a child process: minutes of CPU that would otherwise stall ingest and model downloads.
+    const { now: _now, modelVersion: _version, ...train } = o.train ?? {};
+    const job = await runRetrainJob({ csv, atMs, version, kind, train, ...(o.neural ? { neural: o.neural } : {}), holdoutFraction, production }, o.signal);
+    const c = job.contract;
+    run.data.trainedUntilMs = job.trainedUntilMs;
+    run.params = { kind, stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
+    run.candidate = { version, holdoutMae: job.candidate.holdoutMae, meanMae: job.candidate.meanMae };
+    run.production = job.production;
     const better = prod === null || (run.production !== null && run.candidate.meanMae < run.production.meanMae * (1 - promotionMargin));
     const metrics = Object.fromEntries(Object.entries(run.candidate.holdoutMae).map(([h, v]) => [`mae_${h}`, v]));
-    o.registry.addCandidate(encodeModel(parts), c, metrics, o.signingKey, atMs);
+    o.registry.addCandidate(job.candidate.bytes, c, metrics, o.signingKey, atMs);
     if (better) o.registry.promote(version, atMs);
     else o.registry.archive(version, atMs);
     run.decision = better ? 'promoted' : 'archived';
@@ -149,28 +117,8 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
   return run;
 }
 
-function scoreFeature(
-  w: FeatureRidgeWeights,
-  series: ReturnType<typeof toStepSeries>,
-  windowSteps: number,
-  cut: number,
-  n: number,
-  horizonsS: number[],
-): { holdoutMae: Record<string, number>; meanMae: number } {
-  const samples = buildSamples(series, { windowSteps, horizonSteps: horizonsS.map((h) => h / w.stepS), mode: 'level', fromAnchor: cut, targetLimit: n });
-  if (samples.n === 0) throw Object.assign(new Error('no usable holdout windows'), { code: 'TRAINING_FAILED' });
-  return summarise(evaluateFeatureWeights(w, samples, horizonsS));
-}
 
-function summarise(report: ReturnType<typeof evaluateWeights>): { holdoutMae: Record<string, number>; meanMae: number } {
-  const holdoutMae = Object.fromEntries(report.map((r) => [String(r.horizon_s), Number(r.mae.model.toFixed(4))]));
-  return { holdoutMae, meanMae: report.reduce((sum, r) => sum + r.mae.model, 0) / report.length };
-}
 
-function score(w: RidgeWeights, samples: ReturnType<typeof buildSamples>, horizonsS: number[]): { holdoutMae: Record<string, number>; meanMae: number } {
-  if (samples.n === 0) throw Object.assign(new Error('no usable holdout windows'), { code: 'TRAINING_FAILED' });
-  return summarise(evaluateWeights(w, samples, horizonsS));
-}
 
 /** Readings as the trainer's series: wall times (UTC read as naive time), strictly increasing. */
 function toCsv(readings: ReadonlyArray<{ wallTimeMs: number; rh: number | null }>, file: string): CsvSeries {
@@ -185,11 +133,6 @@ function toCsv(readings: ReadonlyArray<{ wallTimeMs: number; rh: number | null }
   return { file, column: 'rh', timesMs, values };
 }
 
-function sliceBefore(csv: CsvSeries, endMs: number): CsvSeries {
-  const k = csv.timesMs.findIndex((t) => t >= endMs);
-  const end = k === -1 ? csv.timesMs.length : k;
-  return { ...csv, timesMs: csv.timesMs.slice(0, end), values: csv.values.slice(0, end) };
-}
 
 let cachedVersion: string | null = null;
 /** The git revision when run from a checkout, else the package version. */
