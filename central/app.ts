@@ -37,7 +37,7 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
   const retraining =
     config.retrainIntervalMs > 0 && fs.existsSync(keyFile)
       ? scheduleRetraining(
-          { storage, registry, signingKey: privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')), clock, runsFile: runsFile(config), promotionMargin: config.promotionMargin, kind: config.retrainKind },
+          { storage, registry, signingKey: privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')), clock, runsFile: runsFile(config), promotionMargin: config.promotionMargin, kind: config.retrainKind, jobTimeoutMs: config.retrainTimeoutMs },
           config.retrainIntervalMs,
           clock,
           (runs) => process.stdout.write(`${JSON.stringify({ event: 'retrained', runs: runs.map((r) => ({ sensor: `${r.gatewayId}/${r.sensorId}`, decision: r.decision, error: r.error })) })}\n`),

@@ -60,7 +60,7 @@ program
     await storage.start();
     try {
       const key = privateKeyFromPem(fs.readFileSync(signingKeyPath(c), 'utf8'));
-      const runs = await retrainAll({ storage, registry: new ModelRegistry(modelsDir(c)), signingKey: key, clock: systemClock, runsFile: runsFile(c), promotionMargin: margin, kind: c.retrainKind });
+      const runs = await retrainAll({ storage, registry: new ModelRegistry(modelsDir(c)), signingKey: key, clock: systemClock, runsFile: runsFile(c), promotionMargin: margin, kind: c.retrainKind, jobTimeoutMs: c.retrainTimeoutMs });
       for (const r of runs) process.stdout.write(`${r.gatewayId}/${r.sensorId}: ${r.decision}${r.error ? ` (${r.error})` : ''} candidate=${r.candidate?.meanMae.toFixed(3) ?? '-'} production=${r.production?.meanMae.toFixed(3) ?? '-'}\n`);
       if (runs.length === 0) process.stdout.write('no synced data yet\n');
     } finally {

@@ -28,6 +28,8 @@ export const centralConfigSchema = z.strictObject({
   promotionMargin: z.number().min(0).max(0.5).default(0.02),
   /** Kind of model retraining trains: ensemble (the shipped kind), boosted, feature or ridge (models/MODEL_CARD.md). Default ensemble. */
   retrainKind: z.enum(['ensemble', 'boosted', 'feature', 'ridge']).default('ensemble'),
+  /** Longest one sensor's training may take before its process is killed and the run logged as failed (TIMEOUT), in ms. Default 3 600 000 (1 h; the ensemble takes about 4 min on two cores). */
+  retrainTimeoutMs: z.number().int().min(10_000).max(86_400_000).default(3_600_000),
   /** Bound of a compressed request body, in bytes. Default 8 MiB. */
   bodyLimitBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
 }).refine((c) => c.storage !== 'postgres' || c.pgConnectionString !== undefined, { message: 'storage: postgres needs pgConnectionString', path: ['pgConnectionString'] });
@@ -46,6 +48,7 @@ const ENV_KEYS: Record<string, { key: keyof CentralConfig; type: 'number' | 'str
   HYGROCAST_CENTRAL_RETRAIN_INTERVAL_MS: { key: 'retrainIntervalMs', type: 'number' },
   HYGROCAST_CENTRAL_PROMOTION_MARGIN: { key: 'promotionMargin', type: 'number' },
   HYGROCAST_CENTRAL_RETRAIN_KIND: { key: 'retrainKind', type: 'string' },
+  HYGROCAST_CENTRAL_RETRAIN_TIMEOUT_MS: { key: 'retrainTimeoutMs', type: 'number' },
 };
 
 /** Defaults, then the YAML file, then HYGROCAST_CENTRAL_* variables; throws CENTRAL_CONFIG_INVALID listing every problem. */

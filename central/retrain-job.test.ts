@@ -55,8 +55,13 @@ describe('retraining job in a child process (retrain-job.ts)', () => {
   it('kills the child when aborted (server shutdown), rejecting with ABORTED', async () => {
     const csv = await firstRows(6000);
     const abort = new AbortController();
-    const pending = runRetrainJob(job(csv, { kind: 'ensemble', train: {} }), abort.signal);
+    const pending = runRetrainJob(job(csv, { kind: 'ensemble', train: {} }), { signal: abort.signal });
     abort.abort();
     await expect(pending).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/shutting down/) });
+  }, 60_000);
+
+  it('kills a job that runs past its time limit, rejecting with TIMEOUT', async () => {
+    const csv = await firstRows(6000);
+    await expect(runRetrainJob(job(csv, { kind: 'ensemble', train: {} }), { timeoutMs: 300 })).rejects.toMatchObject({ code: 'TIMEOUT', message: 'retraining took longer than 300 ms (retrainTimeoutMs) and was killed' });
   }, 60_000);
 });

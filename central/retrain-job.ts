@@ -99,26 +99,39 @@ type JobReply = { ok: RetrainJobResult } | { failed: JobFailure };
 const CHILD = path.join(import.meta.dirname, 'retrain-job-main.ts');
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
+/** Default bound of one job (retrainTimeoutMs in the central config). */
+export const DEFAULT_JOB_TIMEOUT_MS = 3_600_000;
+
 /**
  * trainAndScore in a child process (node with tsx, as the server itself runs), so the caller's
- * event loop stays free. Rejects with an Error carrying the job's `code` when it failed, or
- * `JOB_CRASHED` when the child died without answering; `signal` kills the child.
+ * event loop stays free. Rejects with an Error carrying the job's `code` when it failed,
+ * `TIMEOUT` when it ran longer than `timeoutMs` (the child is killed), `ABORTED` when `signal`
+ * fired (likewise), or `JOB_CRASHED` when the child died without answering.
  */
-export function runRetrainJob(job: RetrainJob, signal?: AbortSignal): Promise<RetrainJobResult> {
+export function runRetrainJob(job: RetrainJob, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RetrainJobResult> {
+  const { signal, timeoutMs = DEFAULT_JOB_TIMEOUT_MS } = opts;
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(signal ? { signal } : {}) });
     let reply: JobReply | null = null;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.once('message', (m) => {
       reply = m as JobReply;
     });
     child.once('error', (err) => {
+      clearTimeout(timer);
       if ((err as { name?: string }).name === 'AbortError') reject(Object.assign(new Error('retraining stopped: the server is shutting down'), { code: 'ABORTED' }));
       else reject(Object.assign(new Error(`retraining process could not run: ${err.message}`), { code: 'JOB_CRASHED' }));
     });
     child.once('exit', (code, sig) => {
+      clearTimeout(timer);
       const r = reply as JobReply | null;
       if (r && 'ok' in r) resolve(r.ok);
       else if (r && 'failed' in r) reject(Object.assign(new Error(r.failed.message), { code: r.failed.code }));
+      else if (timedOut) reject(Object.assign(new Error(`retraining took longer than ${timeoutMs} ms (retrainTimeoutMs) and was killed`), { code: 'TIMEOUT' }));
       else if (!signal?.aborted) reject(Object.assign(new Error(`retraining process exited (${sig ?? `code ${code}`}) without a result`), { code: 'JOB_CRASHED' }));
     });
     child.send(job);

@@ -37,6 +37,8 @@ export interface RetrainOptions {
   maxReadings?: number;
   /** Aborting kills a training in progress (its run is recorded as failed, code ABORTED). */
   signal?: AbortSignal;
+  /** Longest one sensor's training may take; then it is killed and its run fails with TIMEOUT. Default 1 h. */
+  jobTimeoutMs?: number;
 }
 
 export type { CandidateKind };
@@ -99,7 +101,7 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
     const production = prod === null ? null : { version: prod.version, bytes: o.registry.artifact(prod.version)! };
     // Trained in a child process: minutes of CPU that would otherwise stall ingest and model downloads.
     const { now: _now, modelVersion: _version, ...train } = o.train ?? {};
-    const job = await runRetrainJob({ csv, atMs, version, kind, train, ...(o.neural ? { neural: o.neural } : {}), holdoutFraction, production }, o.signal);
+    const job = await runRetrainJob({ csv, atMs, version, kind, train, ...(o.neural ? { neural: o.neural } : {}), holdoutFraction, production }, { ...(o.signal ? { signal: o.signal } : {}), ...(o.jobTimeoutMs ? { timeoutMs: o.jobTimeoutMs } : {}) });
     const c = job.contract;
     run.data.trainedUntilMs = job.trainedUntilMs;
     run.params = { kind, stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
