@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CsvSeries } from './csv.ts';
 import { buildFeatureModel, ENSEMBLE_GRAPH_NAME, readFeatureWeights } from './feature-onnx.ts';
-import { featureReferenceForward, neuralForward } from './feature-ridge.ts';
+import { featureReferenceForward } from './feature-ridge.ts';
 import type { FeatureRidgeWeights, NeuralStage } from './feature-ridge.ts';
 import { computeFeatures, featureLayout } from './feature-set.ts';
 import { checkFeatureGraph } from './graph-check.ts';
-import { DEFAULT_MLP_OPTIONS } from './mlp.ts';
+import { DEFAULT_MLP_OPTIONS, predictMlp } from './mlp.ts';
 import { decodeModel, encodeModel } from './onnx-file.ts';
 import { expectGraphMatchesReference, realWindows, trainOnFirstRows } from './test-fixtures.ts';
 import type { FeatureTrainResult } from './train-features.ts';
@@ -69,11 +69,10 @@ describe('ensemble feature model', () => {
     expect((await checkFeatureGraph(zeroBytes, boostedOnly, rh, time)).maxDiff).toBeLessThan(TOLERANCE);
     // mix 1: the reference forecast is last + the network's delta, computed here directly.
     const layout = featureLayout(w.stepS, w.windowSteps);
-    const H = w.horizons;
     for (let r = 0; r < n; r += 7) {
       const window = rh.subarray(r * 144, (r + 1) * 144);
       const t: [number, number] = [time[r * 2] ?? 0, time[r * 2 + 1] ?? 0];
-      const direct = neuralForward(nn, computeFeatures(layout, window, t), H);
+      const direct = predictMlp(nn, computeFeatures(layout, window, t));
       const out = featureReferenceForward(at(1), window, t);
       out.forecast.forEach((v, k) => expect(v).toBeCloseTo(Math.min(100, Math.max(0, (window[143] ?? 0) + (direct[k] ?? 0))), 4));
     }

@@ -1,5 +1,6 @@
 import { computeFeatures, featureLayout, volatilityIndex } from './feature-set.ts';
 import { predictGbm } from './gbm.ts';
+import { predictMlp } from './mlp.ts';
 import type { GbmModel } from './gbm.ts';
 import type { ReferenceOutput } from './reference.ts';
 
@@ -75,7 +76,7 @@ export function featureReferenceForward(w: FeatureRidgeWeights, rh: ArrayLike<nu
   // Features as the graph holds them (float32) before they meet the trees' float32 thresholds.
   const f32 = treeFeatures ?? Float32Array.from(f);
   const trees = w.boost?.models.map((m) => predictGbm(m, f32)) ?? [];
-  const nn = w.neural ? neuralForward(w.neural, f, H) : undefined;
+  const nn = w.neural ? predictMlp(w.neural, f) : undefined;
   for (let h = 0; h < H; h++) {
     let delta = w.b[h] ?? 0;
     for (let j = 0; j < f.length; j++) delta += (f[j] ?? 0) * (w.wF[j * H + h] ?? 0);
@@ -90,19 +91,6 @@ export function featureReferenceForward(w: FeatureRidgeWeights, rh: ArrayLike<nu
   }
   if (!w.boost) return { forecast, lower, upper };
   return { forecast, lower, upper, splitMargin: Math.min(Infinity, ...trees.map((t) => t.margin)) };
-}
-
-/** The network's delta per horizon, %RH (NeuralStage). */
-export function neuralForward(n: NeuralStage, f: ArrayLike<number>, H: number): number[] {
-  const out = Array.from(n.b2);
-  const P = n.w1.length / n.hidden;
-  for (let j = 0; j < n.hidden; j++) {
-    let z = n.b1[j] ?? 0;
-    for (let c = 0; c < P; c++) z += (f[c] ?? 0) * (n.w1[c * n.hidden + j] ?? 0);
-    if (z <= 0) continue;
-    for (let k = 0; k < H; k++) out[k] = (out[k] ?? 0) + z * (n.w2[j * H + k] ?? 0);
-  }
-  return out;
 }
 
 /**

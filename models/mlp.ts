@@ -145,9 +145,22 @@ export function fitMlp(x: Float64Array, y: Float64Array, n: number, p: number, q
   return { net, epochs: epoch, bestEpoch: best.epoch };
 }
 
-/** The network's outputs for one row of inputs. */
-export function predictMlp(net: MlpNet, f: ArrayLike<number>): number[] {
-  const { inputs: p, hidden: h, outputs: q } = net;
+/** One hidden layer's weights, in float64 (training) or float32 (a model file's NeuralStage). */
+export interface MlpWeights {
+  hidden: number;
+  /** inputs x hidden, row-major. */
+  w1: ArrayLike<number>;
+  b1: ArrayLike<number>;
+  /** hidden x outputs, row-major. */
+  w2: ArrayLike<number>;
+  b2: ArrayLike<number>;
+}
+
+/** The network's outputs for one row of inputs: relu(f · w1 + b1) · w2 + b2. */
+export function predictMlp(net: MlpWeights, f: ArrayLike<number>): number[] {
+  const h = net.hidden;
+  const p = net.w1.length / h;
+  const q = net.b2.length;
   const out = Array.from(net.b2);
   for (let j = 0; j < h; j++) {
     let z = net.b1[j] ?? 0;

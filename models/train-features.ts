@@ -2,9 +2,10 @@ import { conformalOffsets } from './conformal.ts';
 import type { ModelContract } from './contract.ts';
 import type { CsvSeries } from './csv.ts';
 import { ModelError } from './errors.ts';
-import { boostedHorizons, featureReferenceForward, interpolationMatrix, neuralForward } from './feature-ridge.ts';
+import { boostedHorizons, featureReferenceForward, interpolationMatrix } from './feature-ridge.ts';
 import type { BoostStage, FeatureRidgeWeights, NeuralStage } from './feature-ridge.ts';
 import { DEFAULT_GBM_OPTIONS, fitGbmL1 } from './gbm.ts';
+import { predictMlp } from './mlp.ts';
 import type { GbmOptions } from './gbm.ts';
 import { featureSamples, fitStandardiser, rawFeatures } from './feature-samples.ts';
 import type { FeatureSamples, Standardiser } from './feature-samples.ts';
@@ -190,7 +191,7 @@ function trainBoosted(b: BoostInputs): FeatureTrainResult {
       const time: [number, number] = [s.x[row + W] ?? 0, s.x[row + W + 1] ?? 0];
       const fc = featureReferenceForward(w, window, time);
       const f = computeFeatures(layout, window, time);
-      const nn = network ? neuralForward({ ...network, mix: zero }, f, H) : undefined;
+      const nn = network ? predictMlp(network, f) : undefined;
       out.scale[r] = (f[vi] ?? 0) + scaleFloor;
       for (let k = 0; k < H; k++) {
         out.model[r * H + k] = fc.forecast[k] ?? 0;

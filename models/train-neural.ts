@@ -113,10 +113,9 @@ export function chooseNeuralAlpha(fit: RawSet, valid: RawSet, o: NeuralOptions):
 function neuralMae(stage: Omit<NeuralStage, 'mix'>, set: RawSet): number {
   const { raw, s } = set;
   const H = s.h;
-  const net: MlpNet = { inputs: raw.p, hidden: stage.hidden, outputs: H, w1: Float64Array.from(stage.w1), b1: Float64Array.from(stage.b1), w2: Float64Array.from(stage.w2), b2: Float64Array.from(stage.b2) };
   let e = 0;
   for (let r = 0; r < s.n; r++) {
-    const out = predictMlp(net, raw.f.subarray(r * raw.p, (r + 1) * raw.p));
+    const out = predictMlp(stage, raw.f.subarray(r * raw.p, (r + 1) * raw.p));
     for (let k = 0; k < H; k++) e += Math.abs((s.base[r] ?? 0) + (out[k] ?? 0) - (s.targetsRh[r * H + k] ?? 0));
   }
   return e / Math.max(1, s.n * H);
