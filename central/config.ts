@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MODEL_KINDS } from '../models/train-features.ts';
 import { CentralError } from './errors.ts';
 
 /** The central server's configuration; every key can be set in YAML or by HYGROCAST_CENTRAL_<KEY>. */
@@ -27,7 +28,7 @@ export const centralConfigSchema = z.strictObject({
   /** A candidate is promoted when its holdout MAE is below production's by this fraction. Default 0.02. */
   promotionMargin: z.number().min(0).max(0.5).default(0.02),
   /** Kind of model retraining trains: ensemble (the shipped kind), boosted, feature or ridge (models/MODEL_CARD.md). Default ensemble. */
-  retrainKind: z.enum(['ensemble', 'boosted', 'feature', 'ridge']).default('ensemble'),
+  retrainKind: z.enum(MODEL_KINDS).default('ensemble'),
   /** Longest one sensor's training may take before its process is killed and the run logged as failed (TIMEOUT), in ms. Default 3 600 000 (1 h; the ensemble takes about 4 min on two cores). */
   retrainTimeoutMs: z.number().int().min(10_000).max(86_400_000).default(3_600_000),
   /** Bound of a compressed request body, in bytes. Default 8 MiB. */

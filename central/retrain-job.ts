@@ -9,7 +9,8 @@ import type { ModelParts } from '../models/onnx-file.ts';
 import type { RidgeWeights } from '../models/reference.ts';
 import { buildRidgeModel, readRidgeWeights } from '../models/ridge-onnx.ts';
 import { buildSamples, toStepSeries } from '../models/series.ts';
-import { evaluateFeatureWeights, trainFeatureRidge } from '../models/train-features.ts';
+import { evaluateFeatureWeights, kindStages, trainFeatureRidge } from '../models/train-features.ts';
+import type { ModelKind } from '../models/train-features.ts';
 import type { NeuralOptions } from '../models/train-neural.ts';
 import { evaluateWeights, trainRidge } from '../models/train.ts';
 import type { TrainOptions } from '../models/train.ts';
@@ -20,7 +21,7 @@ import type { TrainOptions } from '../models/train.ts';
  * ensemble kind trains for minutes, and the central server must keep taking synced data and
  * serving models meanwhile (retrain.ts runs every job through runRetrainJob).
  */
-export type CandidateKind = 'ensemble' | 'boosted' | 'feature' | 'ridge';
+export type CandidateKind = ModelKind;
 
 export interface RetrainJob {
   csv: CsvSeries;
@@ -68,7 +69,7 @@ export function trainAndScore(job: RetrainJob): RetrainJobResult {
     parts = buildRidgeModel(result.weights, c);
     candidate = score(result.weights, holdout(c.windowSteps, c.horizonsS, c.stepS), c.horizonsS);
   } else {
-    const result = trainFeatureRidge(trainCsv, { ...trainOpts, boost: job.kind === 'boosted' || job.kind === 'ensemble', neural: job.kind === 'ensemble' && (job.neural ?? true) });
+    const result = trainFeatureRidge(trainCsv, { ...trainOpts, ...kindStages(job.kind, job.neural) });
     c = result.contract;
     parts = buildFeatureModel(result.weights, c);
     candidate = scoreFeature(result.weights, series, c.windowSteps, cut, n, c.horizonsS);

@@ -10,7 +10,8 @@ import type { ReferenceFn } from './self-check.ts';
 import { buildSamples, toStepSeries, windowBatch } from './series.ts';
 import { trainRidge } from './train.ts';
 import type { TrainOptions } from './train.ts';
-import { trainFeatureRidge } from './train-features.ts';
+import { kindStages, MODEL_KINDS, trainFeatureRidge } from './train-features.ts';
+import type { ModelKind } from './train-features.ts';
 import { boostedHorizons, featureReferenceForward } from './feature-ridge.ts';
 import { buildFeatureModel, FEATURE_GRAPH_NAMES, readFeatureWeights } from './feature-onnx.ts';
 import { referenceForward } from './reference.ts';
@@ -49,11 +50,13 @@ function horizonsArg(v: string): number[] {
   return list;
 }
 
-type ModelKind = 'ensemble' | 'boosted' | 'feature' | 'ridge';
-
 function kindArg(v: string): ModelKind {
-  if (v !== 'ensemble' && v !== 'boosted' && v !== 'feature' && v !== 'ridge') throw new InvalidArgumentError(`--kind must be "ensemble", "boosted", "feature" or "ridge", got "${v}"`);
-  return v;
+  const kind = MODEL_KINDS.find((k) => k === v);
+  if (kind === undefined) {
+    const quoted = MODEL_KINDS.map((k) => `"${k}"`);
+    throw new InvalidArgumentError(`--kind must be ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}, got "${v}"`);
+  }
+  return kind;
 }
 
 interface Trained {
@@ -71,7 +74,7 @@ function trainKind(kind: ModelKind, csv: CsvSeries, opts: TrainOptions): Trained
     log(`lambdas ${r.summary.lambdas.map((l) => l.toExponential(1)).join(' ')}`);
     return { parts: buildRidgeModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => referenceForward(r.weights, x, t), summary: { kind, ...r.summary } };
   }
-  const r = trainFeatureRidge(csv, { ...opts, boost: kind === 'boosted' || kind === 'ensemble', neural: kind === 'ensemble' });
+  const r = trainFeatureRidge(csv, { ...opts, ...kindStages(kind) });
   log(`alphas ${r.summary.alphas.join(' ')}`);
   return { parts: buildFeatureModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => featureReferenceForward(r.weights, x, t), featureWeights: r.weights, summary: { kind, ...r.summary } };
 }

@@ -64,6 +64,15 @@ export interface FeatureTrainResult {
   };
 }
 
+/** The model kinds the trainers make, the shipped one first (`ridge` is train.ts's delta ridge). */
+export const MODEL_KINDS = ['ensemble', 'boosted', 'feature', 'ridge'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The stages a feature kind trains: `boosted` adds the trees, `ensemble` the trees and the network (with `neural`'s options). */
+export function kindStages(kind: Exclude<ModelKind, 'ridge'>, neural: true | Partial<NeuralOptions> = true): BoostOptions {
+  return { boost: kind === 'boosted' || kind === 'ensemble', neural: kind === 'ensemble' && neural };
+}
+
 export interface BoostOptions {
   /** Add the boosted-tree stage. */
   boost?: boolean;
