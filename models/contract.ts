@@ -136,8 +136,9 @@ export function checkContract(
   if (trainedAt !== undefined && Number.isNaN(Date.parse(trainedAt))) {
     problems.push(`metadata ${METADATA_PREFIX}trained_at: "${trainedAt}" is not an ISO 8601 time`);
   }
-  const validationMae = parseNumberMap(get('validation_mae'), 'validation_mae', problems);
-  const intervalCoverage = parseNumberMap(get('interval_coverage'), 'interval_coverage', problems);
+  if (stepS !== null && horizonsS !== null) checkHorizonSteps(horizonsS, stepS, problems);
+  const validationMae = parseNumberMap(get('validation_mae'), 'validation_mae', horizonsS, problems);
+  const intervalCoverage = parseNumberMap(get('interval_coverage'), 'interval_coverage', horizonsS, problems);
   checkSignatures(inputs, outputs, windowSteps, horizonsS?.length ?? null, problems);
   if (problems.length > 0 || stepS === null || windowSteps === null || horizonsS === null || intervalLevel === null || maxFillSteps === null) {
     return { contract: null, problems };
@@ -207,6 +208,12 @@ function parseHorizons(raw: string | undefined, problems: string[]): number[] | 
   return values;
 }
 
+/** The gateway resamples to step_s and forecasts whole steps ahead: a horizon between steps has no row. */
+function checkHorizonSteps(horizonsS: number[], stepS: number, problems: string[]): void {
+  const off = horizonsS.filter((h) => h % stepS !== 0);
+  if (off.length > 0) problems.push(`metadata ${METADATA_PREFIX}horizons_s: ${off.join(', ')} not a multiple of step_s (${stepS})`);
+}
+
 function parseLevel(raw: string | undefined, problems: string[]): number | null {
   if (raw === undefined) return null;
   const n = Number(raw);
@@ -217,7 +224,8 @@ function parseLevel(raw: string | undefined, problems: string[]): number | null 
   return n;
 }
 
-function parseNumberMap(raw: string | undefined, key: string, problems: string[]): Record<string, number> | null {
+/** A JSON object of horizon_s -> number with exactly one entry per horizon (when the horizons parsed). */
+function parseNumberMap(raw: string | undefined, key: string, horizonsS: number[] | null, problems: string[]): Record<string, number> | null {
   if (raw === undefined) return null;
   const where = `metadata ${METADATA_PREFIX}${key}`;
   let parsed: unknown;
@@ -238,6 +246,15 @@ function parseNumberMap(raw: string | undefined, key: string, problems: string[]
       return null;
     }
     out[k] = v;
+  }
+  if (horizonsS !== null) {
+    const missing = horizonsS.map(String).filter((h) => !(h in out));
+    const extra = Object.keys(out).filter((k) => !horizonsS.map(String).includes(k));
+    if (missing.length > 0 || extra.length > 0) {
+      const parts = [missing.length > 0 ? `missing ${missing.join(', ')}` : '', extra.length > 0 ? `not a horizon: ${extra.join(', ')}` : ''].filter(Boolean);
+      problems.push(`${where}: needs one entry per horizon in horizons_s (${parts.join('; ')})`);
+      return null;
+    }
   }
   return out;
 }

@@ -98,6 +98,24 @@ describe('validateContract', () => {
     expect(validateContract(m, goodInputs(), goodOutputs())[0]).toMatch(/horizons_s: "600,,1800" is not a comma-separated list/);
   });
 
+  it('names horizons between steps and per-horizon maps that do not match the horizons', () => {
+    const m = meta();
+    const [first, ...rest] = m['hygrocast.horizons_s']!.split(',');
+    m['hygrocast.horizons_s'] = [Number(first) + 1, ...rest].join(',');
+    const problems = validateContract(m, goodInputs(), goodOutputs());
+    expect(problems[0]).toBe(`metadata hygrocast.horizons_s: ${Number(first) + 1} not a multiple of step_s (${m['hygrocast.step_s']})`);
+    const n = meta();
+    const mae = JSON.parse(n['hygrocast.validation_mae']!) as Record<string, number>;
+    delete mae[first!];
+    mae['999999'] = 1;
+    n['hygrocast.validation_mae'] = JSON.stringify(mae);
+    n['hygrocast.interval_coverage'] = '{}';
+    expect(validateContract(n, goodInputs(), goodOutputs())).toEqual([
+      `metadata hygrocast.validation_mae: needs one entry per horizon in horizons_s (missing ${first}; not a horizon: 999999)`,
+      `metadata hygrocast.interval_coverage: needs one entry per horizon in horizons_s (missing ${n['hygrocast.horizons_s']!.split(',').join(', ')})`,
+    ]);
+  });
+
   it('names wrong input and output names, types and shapes', () => {
     const inputs = goodInputs();
     inputs[0] = { name: 'humidity', elemType: 'float32', dims: ['N', 6] };

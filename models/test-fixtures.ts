@@ -23,6 +23,8 @@ export const DATA_DIR = path.resolve(REPO_ROOT, '../shared/data');
 export const APPLIANCES_CSV = path.join(DATA_DIR, 'appliances_rh_10min.train.csv');
 
 export function testContract(over: Partial<ModelContract> = {}): ModelContract {
+  const horizonsS = over.horizonsS ?? [600, 1200, 1800];
+  const perHorizon = (v: number): Record<string, number> => Object.fromEntries(horizonsS.map((h) => [String(h), v]));
   return {
     contractVersion: CONTRACT_VERSION,
     modelVersion: 'test-1',
@@ -34,8 +36,8 @@ export function testContract(over: Partial<ModelContract> = {}): ModelContract {
     trainedAt: '2026-01-01T00:00:00.000Z',
     trainingData: 'synthetic',
     trainingRange: '2026-01-01T00:00:00..2026-01-02T00:00:00',
-    validationMae: { '600': 0.1 },
-    intervalCoverage: { '600': 0.8 },
+    validationMae: perHorizon(0.1),
+    intervalCoverage: perHorizon(0.8),
     features: 'test',
     ...over,
   };
