@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel, onnx } from './onnx-file.ts';
 
 /**
  * The model CLI as scripts use it: spawned as a process, JSON on stdout, exit 2 on bad input.
@@ -75,6 +76,8 @@ describe('model CLI', () => {
       band_calibration: { rate: number; max_scale: number };
     };
     expect(report.test_rows).toBeGreaterThan(400);
+    // The baseline is the data README's ridge on the last 24 h, not on the model's 2 h window.
+    expect(report).toMatchObject({ interval_level: 0.8, baseline_window_steps: 144 });
     expect(report.horizons.map((h) => h.horizon_s)).toEqual([3600, 21600]);
     expect(report.band_calibration).toEqual({ rate: 0.05, max_scale: 10 });
     for (const h of report.horizons) {
@@ -126,6 +129,11 @@ describe('model CLI', () => {
     await writeFile(text, 'timestamp,RH_1\n2016-01-11T17:00:00,40\n2016-01-11T17:10:00,wet\n');
     const few = path.join(dir, 'few.csv');
     await writeFile(few, 'timestamp,RH_1\n2016-01-11T17:00:00,40\n2016-01-11T17:10:00,41\n');
+    // The shipped model with one required metadata key removed.
+    const broken = path.join(dir, 'broken.onnx');
+    const proto = decodeModel(await readFile(model));
+    proto.metadataProps = proto.metadataProps.filter((p) => p.key !== 'hygrocast.step_s');
+    await writeFile(broken, onnx.ModelProto.encode(proto).finish());
     const cases: [string[], RegExp][] = [
       [['eval', '--model', model, '--data', slice, '--column', 'RH_9'], /no column "RH_9"/],
       [['eval', '--model', model, '--data', noTs, '--column', 'RH_1'], /no "timestamp" column/],
@@ -133,6 +141,7 @@ describe('model CLI', () => {
       [['eval', '--model', model, '--data', few, '--column', 'RH_1'], /too few usable windows/],
       [['train', '--data', few, '--column', 'RH_1', '--out', path.join(dir, 'x.onnx')], /usable train windows/],
       [['eval', '--model', slice, '--data', slice, '--column', 'RH_1'], /./],
+      [['eval', '--model', broken, '--data', slice, '--column', 'RH_1'], /missing key "hygrocast.step_s"/],
       [['train', '--data', slice, '--column', 'RH_1'], /--out/],
       [['train', '--data', slice, '--column', 'RH_1', '--out', path.join(dir, 'y.onnx'), '--kind', 'mlp'], /--kind must be "ensemble", "boosted", "feature" or "ridge", got "mlp"/],
     ];
@@ -143,5 +152,9 @@ describe('model CLI', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stdout).toBe('');
     });
+    // inspect shows a contract-breaking file's contract and problems, and exits as eval does.
+    const shown = await cli(['inspect', broken]);
+    expect(shown.code).toBe(2);
+    expect((JSON.parse(shown.stdout) as { problems: string[] }).problems).toEqual(['metadata: missing key "hygrocast.step_s"']);
   }, 2 * SPAWN_TIMEOUT_MS);
 });

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readCsvColumn } from './csv.ts';
+import type { CsvRejections } from './csv.ts';
 import { ModelError } from './errors.ts';
 import { evaluateModel } from './evaluate.ts';
 import { decodeModel, readModelFile, writeModelFile } from './onnx-file.ts';
@@ -23,8 +24,8 @@ import { checkFeatureGraph } from './graph-check.ts';
 import { readFile } from 'node:fs/promises';
 
 /**
- * `tsx models/cli.ts train|inspect|eval`: one JSON document on stdout, logs on stderr, exit 1
- * with a message naming what was wrong on bad input.
+ * `tsx models/cli.ts train|inspect|eval`: one JSON document on stdout, logs on stderr, exit 2
+ * with a message naming what was wrong on bad input (exit codes: see the end of this file).
  */
 
 /** Windows compared between onnxruntime and the reference after training. */
@@ -79,18 +80,35 @@ function trainKind(kind: ModelKind, csv: CsvSeries, opts: TrainOptions): Trained
   return { parts: buildFeatureModel(r.weights, r.contract), contract: r.contract, reference: (x, t) => featureReferenceForward(r.weights, x, t), featureWeights: r.weights, summary: { kind, ...r.summary } };
 }
 
-async function train(o: { data: string; column: string; out: string; kind: ModelKind; stepS?: number; windowSteps?: number; horizonsS?: number[]; modelVersion?: string }): Promise<void> {
+/** Reads the CSV column, logging what was rejected. */
+async function readData(o: { data: string; column: string; timeZone?: string }): Promise<CsvSeries> {
   log(`reading ${o.data} column ${o.column}`);
-  const csv = await readCsvColumn(o.data, o.column);
+  const csv = await readCsvColumn(o.data, o.column, o.timeZone === undefined ? {} : { timeZone: o.timeZone });
+  if (csv.rejected) log(`rejected: ${describeRejections(csv.rejected)}`);
+  return csv;
+}
+
+function describeRejections(r: CsvRejections): string {
+  return [`${r.outOfRange} outside 0..100 %RH`, `${r.flagged} flagged faulty`, `${r.repeatedLocalTime} in a repeated local hour`].join(', ');
+}
+
+/** `rejected` as the JSON output shows it (snake case, like the rest of it). */
+function rejectedJson(csv: CsvSeries): object {
+  const r = csv.rejected;
+  return r ? { rejected: { out_of_range: r.outOfRange, flagged: r.flagged, repeated_local_time: r.repeatedLocalTime } } : {};
+}
+
+async function train(o: { data: string; column: string; out: string; kind: ModelKind; stepS?: number; windowSteps?: number; horizonsS?: number[]; modelVersion?: string; timeZone?: string }): Promise<void> {
+  const csv = await readData(o);
   const trained = trainKind(o.kind, csv, { stepS: o.stepS, windowSteps: o.windowSteps, horizonsS: o.horizonsS, modelVersion: o.modelVersion });
   log(`writing ${o.out}`);
   await writeModelFile(o.out, trained.parts);
   const file = await readModelFile(o.out);
-  if (file.problems.length > 0) throw new ModelError('MODEL_CONTRACT_VIOLATION', `written model breaks the contract: ${file.problems.join('; ')}`, file.problems);
+  if (file.problems.length > 0) throw new ModelError('SELF_CHECK_FAILED', `written model breaks the contract: ${file.problems.join('; ')}`, file.problems);
   const check = await selfCheck(o.out, trained, csv);
-  if (!(check.maxDiff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `onnxruntime differs from the reference by ${check.maxDiff} (> ${SELF_CHECK_TOLERANCE})`);
-  if (!(check.featureDiff <= SELF_CHECK_TOLERANCE)) throw new ModelError('TRAINING_FAILED', `the graph's features differ from the reference's by ${check.featureDiff} (> ${SELF_CHECK_TOLERANCE}, relative)`);
-  process.stdout.write(`${JSON.stringify({ out: o.out, ...trained.summary, onnx_reference_max_diff: check.maxDiff, ...(trained.featureWeights ? { onnx_feature_max_rel_diff: check.featureDiff } : {}) })}\n`);
+  if (!(check.maxDiff <= SELF_CHECK_TOLERANCE)) throw new ModelError('SELF_CHECK_FAILED', `onnxruntime differs from the reference by ${check.maxDiff} (> ${SELF_CHECK_TOLERANCE})`);
+  if (!(check.featureDiff <= SELF_CHECK_TOLERANCE)) throw new ModelError('SELF_CHECK_FAILED', `the graph's features differ from the reference's by ${check.featureDiff} (> ${SELF_CHECK_TOLERANCE}, relative)`);
+  process.stdout.write(`${JSON.stringify({ out: o.out, ...trained.summary, ...rejectedJson(csv), onnx_reference_max_diff: check.maxDiff, ...(trained.featureWeights ? { onnx_feature_max_rel_diff: check.featureDiff } : {}) })}\n`);
 }
 
 async function selfCheck(path: string, trained: Trained, csv: CsvSeries): Promise<{ maxDiff: number; featureDiff: number }> {
@@ -130,20 +148,24 @@ async function inspect(path: string): Promise<void> {
     }
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  if (file.problems.length > 0) process.exitCode = 1;
+  // The contract is printed whole so the problems can be read beside it; the exit code is eval's.
+  if (file.problems.length > 0) process.exitCode = 2;
 }
 
-async function evaluate(o: { model: string; data: string; column: string }): Promise<void> {
+async function evaluate(o: { model: string; data: string; column: string; timeZone?: string }): Promise<void> {
   const file = await readModelFile(o.model);
   if (!file.contract) throw new ModelError('MODEL_CONTRACT_VIOLATION', `${o.model} breaks the model contract:\n- ${file.problems.join('\n- ')}`, file.problems);
-  const csv = await readCsvColumn(o.data, o.column);
+  const csv = await readData(o);
   const session = await openSession(o.model);
   try {
-    process.stdout.write(`${JSON.stringify(await evaluateModel(session, file.contract, csv))}\n`);
+    process.stdout.write(`${JSON.stringify({ ...(await evaluateModel(session, file.contract, csv)), ...rejectedJson(csv) })}\n`);
   } finally {
     await session.release();
   }
 }
+
+const TIME_ZONE_FLAG = '--time-zone <iana>';
+const TIME_ZONE_HELP = 'IANA zone whose local time of day zoned timestamps (Z, +01:00) are read in; the gateway uses its TZ (default: this process\'s TZ; zone-less timestamps are local time as written)';
 
 const program = new Command('model').description('Train, inspect and evaluate hygrocast forecasting models (docs/model-contract.md).')
   // Before the subcommands are added, so they inherit it: usage errors then reach the exit-code rule below.
@@ -159,6 +181,7 @@ program
   .option('--window-steps <n>', 'window length in steps (default 144)', intArg('--window-steps'))
   .option('--horizons-s <list>', 'comma-separated horizons in seconds (default 600..21600 every 600)', horizonsArg)
   .option('--model-version <v>', 'model_version metadata')
+  .option(TIME_ZONE_FLAG, TIME_ZONE_HELP)
   .action(train);
 program.command('inspect').description('Print the contract and metadata of an ONNX file.').argument('<file.onnx>').action(inspect);
 program
@@ -167,12 +190,14 @@ program
   .requiredOption('--model <file.onnx>', 'model to evaluate')
   .requiredOption('--data <csv>', 'CSV file')
   .requiredOption('--column <name>', 'column')
+  .option(TIME_ZONE_FLAG, TIME_ZONE_HELP)
   .action(evaluate);
 
 /**
  * Exit codes: 2 when the input was unusable (bad CSV, missing column, too few rows, bad or
- * contract-breaking model file, bad arguments) so scripts can tell "fix your input" from 1 =
- * anything else (onnxruntime failure, training self-check failure).
+ * contract-breaking model file, bad arguments; `inspect` of a contract-breaking file prints the
+ * contract and its problems, then exits 2) so scripts can tell "fix your input" from 1 =
+ * anything else (onnxruntime failure, SELF_CHECK_FAILED: the trainer's own graph is wrong).
  */
 const INPUT_ERRORS = new Set<string>(['DATA_INVALID', 'TRAINING_FAILED', 'MODEL_READ_FAILED', 'MODEL_CONTRACT_VIOLATION']);
 program.parseAsync(process.argv).catch((err: unknown) => {

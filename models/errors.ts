@@ -8,7 +8,8 @@ export type ModelErrorCode =
   | 'MODEL_SESSION_FAILED' // onnxruntime refused the model
   | 'MODEL_SESSION_MISMATCH' // onnxruntime sees different input/output names than the contract
   | 'DATA_INVALID' // a CSV or argument the trainer was given is unusable
-  | 'TRAINING_FAILED'; // the data is valid but too small / degenerate to fit
+  | 'TRAINING_FAILED' // the data is valid but too small / degenerate to fit
+  | 'SELF_CHECK_FAILED'; // the trainer's own output is wrong: the written graph breaks the contract or differs from the reference (a bug, not the input)
 
 export class ModelError extends Error {
   override readonly name = 'ModelError';

@@ -5,10 +5,14 @@ import { BandCalibrator } from './band-calibration.ts';
 import { ModelError } from './errors.ts';
 import { runBatch } from './ort-run.ts';
 import { gram, gramScale, maeByColumn, predict, selectLambda, solveRidgePerColumn } from './ridge.ts';
-import { buildSamples, toStepSeries, windowBatch } from './series.ts';
+import { buildSamples, lastSteps, toStepSeries, windowBatch } from './series.ts';
 
 export interface EvalReport {
   test_rows: number;
+  /** The model's interval level: the `coverage80` fields are the coverage of that band (0.8 for every model this trainer writes). */
+  interval_level: number;
+  /** Steps of the ridge baseline's window (24 h). */
+  baseline_window_steps: number;
   horizons: {
     horizon_s: number;
     mae: { model: number; persistence: number; ridge: number };
@@ -25,14 +29,18 @@ export interface EvalReport {
 
 /** Fraction of the series (from the start) the baselines train on; the rest is the test set. */
 const EVAL_TRAIN_FRACTION = 0.7;
+/** The ridge baseline looks at the last 24 h (data README), at most this many steps (a 1-minute step). */
+const BASELINE_WINDOW_S = 86_400;
+const MAX_BASELINE_STEPS = 1440;
 /** ONNX batch size: bounds the tensors held at once. */
 const BATCH = 512;
 const BASELINE_LAMBDAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1e3, 1e4];
 
 /**
  * Compares a contract model with persistence and a level-ridge baseline (last 24 h of values +
- * time of day, as in the data README) on the last 30% of a series. The baseline is fitted on
- * the first 70%, with a lambda per horizon chosen on the last fifth of those 70%.
+ * time of day, as in the data README, whatever the model's window) on the last 30% of a series,
+ * all three on the same rows. The baseline is fitted on the first 70%, with a lambda per horizon
+ * chosen on the last fifth of those 70%.
  */
 export async function evaluateModel(session: ort.InferenceSession, contract: ModelContract, csv: CsvSeries): Promise<EvalReport> {
   const { stepS, windowSteps: W, horizonsS } = contract;
@@ -43,20 +51,25 @@ export async function evaluateModel(session: ort.InferenceSession, contract: Mod
   const series = toStepSeries(csv, stepS, contract.maxFillSteps);
   const n = series.raw.length;
   const cut = Math.floor(n * EVAL_TRAIN_FRACTION);
-  const spec = { windowSteps: W, horizonSteps, mode: 'level' as const };
-  const test = buildSamples(series, { ...spec, fromAnchor: cut, targetLimit: n });
+  // Model and baseline are scored on the same rows: those whose longer window is usable.
+  const B = Math.min(MAX_BASELINE_STEPS, Math.max(1, Math.round(BASELINE_WINDOW_S / stepS)));
+  const span = Math.max(W, B);
+  const spec = { windowSteps: span, horizonSteps, mode: 'level' as const };
+  const rows = (fromAnchor: number, targetLimit: number) => buildSamples(series, { ...spec, fromAnchor, targetLimit });
+  const testRows = rows(cut, n);
   const inner = Math.floor(cut * 0.8);
-  const fitTrain = buildSamples(series, { ...spec, fromAnchor: 0, targetLimit: inner });
-  const fitValid = buildSamples(series, { ...spec, fromAnchor: inner, targetLimit: cut });
-  const all70 = buildSamples(series, { ...spec, fromAnchor: 0, targetLimit: cut });
-  if (test.n === 0 || fitTrain.n <= W + 2 || fitValid.n === 0) {
-    throw new ModelError('DATA_INVALID', `${csv.file} ${csv.column}: too few usable windows to evaluate (test ${test.n}, baseline train ${fitTrain.n}, baseline validation ${fitValid.n}); the model needs ${W} consecutive steps of ${stepS} s with no gap longer than max_fill_steps=${contract.maxFillSteps}, so data sampled more coarsely than ${stepS} s cannot be used`);
+  const fitTrain = lastSteps(rows(0, inner), span, B);
+  const fitValid = lastSteps(rows(inner, cut), span, B);
+  const all70 = lastSteps(rows(0, cut), span, B);
+  if (testRows.n === 0 || fitTrain.n <= B + 2 || fitValid.n === 0) {
+    throw new ModelError('DATA_INVALID', `${csv.file} ${csv.column}: too few usable windows to evaluate (test ${testRows.n}, baseline train ${fitTrain.n}, baseline validation ${fitValid.n}); model and baseline need ${span} consecutive steps of ${stepS} s with no gap longer than max_fill_steps=${contract.maxFillSteps}, so data sampled more coarsely than ${stepS} s cannot be used`);
   }
+  const test = lastSteps(testRows, span, W);
   const { lambdas } = selectLambda(fitTrain, fitValid, BASELINE_LAMBDAS);
   // Refit on all of the first 70% with each column's lambda, rescaled to the larger X'X.
   const g = gram(all70);
   const rescale = gramScale(g) / gramScale(gram(fitTrain));
-  const ridge = predict(solveRidgePerColumn(g, lambdas.map((l) => l * rescale)), test);
+  const ridge = predict(solveRidgePerColumn(g, lambdas.map((l) => l * rescale)), lastSteps(testRows, span, B));
   const H = horizonsS.length;
   const model = new Float32Array(test.n * H);
   const lower = new Float32Array(test.n * H);
@@ -79,6 +92,8 @@ export async function evaluateModel(session: ort.InferenceSession, contract: Mod
   const calibrated = replayCalibration(calibrator, contract.intervalLevel, { anchors: test.anchors, horizonSteps, horizonsS, y, model, lower, upper });
   return {
     test_rows: test.n,
+    interval_level: contract.intervalLevel,
+    baseline_window_steps: B,
     horizons: horizonsS.map((h, k) => {
       const own = bandStats(test.n, H, k, y, lower, upper);
       const cal = bandStats(test.n, H, k, y, calibrated.lower, calibrated.upper);

@@ -16,7 +16,7 @@ export { onnx };
 /** IR version 8 with opset 17 of the default domain: loads in onnxruntime 1.14 and later. */
 export const IR_VERSION = 8;
 export const OPSET_VERSION = 17;
-/** Refuse model files larger than this before decoding (ours is ~40 kB; 64 MiB is generous). */
+/** Refuse model files larger than this before decoding (the shipped ensemble is about 600 kB; 64 MiB is generous). */
 export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
 const ELEM_TYPES: Record<number, string> = {

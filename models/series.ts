@@ -95,6 +95,19 @@ function usable(series: StepSeries, t: number, W: number, horizonSteps: number[]
   return horizonSteps.every((hs) => series.raw[t + hs] !== null && series.raw[t + hs] !== undefined);
 }
 
+/**
+ * The same rows with only the last `keep` steps of each window (level or delta mode, without
+ * `constant`): lets models with different windows be scored on the same anchors.
+ */
+export function lastSteps(s: AnchoredSamples, windowSteps: number, keep: number): AnchoredSamples {
+  if (keep > windowSteps || s.p !== windowSteps + 2) throw new RangeError(`lastSteps: cannot keep ${keep} of ${windowSteps} steps from rows of ${s.p} columns`);
+  if (keep === windowSteps) return s;
+  const p = keep + 2;
+  const x = new Float64Array(s.n * p);
+  for (let r = 0; r < s.n; r++) x.set(s.x.subarray(r * s.p + windowSteps - keep, (r + 1) * s.p), r * p);
+  return { ...s, p, x };
+}
+
 /** The windows (values in %RH) and time features of the given rows of level-mode samples, as onnxruntime takes them. */
 export function windowBatch(s: AnchoredSamples, windowSteps: number, rows: number[]): { rh: Float32Array; time: Float32Array } {
   const W = windowSteps;
