@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { privateKeyFromPem } from './manifest.ts';
 import { scheduleRetraining } from './retrain-schedule.ts';
+import type { RetrainOptions } from './retrain.ts';
 import { ModelRegistry } from './registry.ts';
 import { buildCentralServer } from './server.ts';
 import { PgCentralStorage } from './storage/pg-storage.ts';
@@ -37,7 +38,7 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
   const retraining =
     config.retrainIntervalMs > 0 && fs.existsSync(keyFile)
       ? scheduleRetraining(
-          { storage, registry, signingKey: privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')), clock, runsFile: runsFile(config), promotionMargin: config.promotionMargin, kind: config.retrainKind, jobTimeoutMs: config.retrainTimeoutMs },
+          { storage, registry, signingKey: privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')), clock, runsFile: runsFile(config), ...retrainSettings(config) },
           config.retrainIntervalMs,
           clock,
           (runs) => process.stdout.write(`${JSON.stringify({ event: 'retrained', runs: runs.map((r) => ({ sensor: `${r.gatewayId}/${r.sensorId}`, decision: r.decision, error: r.error })) })}\n`),
@@ -68,6 +69,11 @@ export function signingKeyPath(config: Pick<CentralConfig, 'dataDir' | 'signingK
 }
 
 /** The run log: one JSON line per retraining run. */
+/** The retraining options that come from the configuration (the schedule's and `cli.ts retrain`'s). */
+export function retrainSettings(config: CentralConfig): Pick<RetrainOptions, 'promotionMargin' | 'kind' | 'jobTimeoutMs' | 'timeZone'> {
+  return { promotionMargin: config.promotionMargin, kind: config.retrainKind, jobTimeoutMs: config.retrainTimeoutMs, ...(config.timeZone ? { timeZone: config.timeZone } : {}) };
+}
+
 export function runsFile(config: Pick<CentralConfig, 'dataDir'>): string {
   return path.join(config.dataDir, 'runs.jsonl');
 }

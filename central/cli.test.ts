@@ -26,6 +26,9 @@ describe('central config and CLI', () => {
     expect(message).toMatch(/HYGROCAST_CENTRAL_PORT: "abc" is not a number/);
     expect(message).toMatch(/HYGROCAST_CENTRAL_NOPE: unknown variable/);
     expect(message).toMatch(/adminToken/);
+    const admin = { HYGROCAST_CENTRAL_ADMIN_TOKEN: 'x'.repeat(16) };
+    expect(loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_TIME_ZONE: 'Europe/Rome' }).timeZone).toBe('Europe/Rome');
+    expect(() => loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_TIME_ZONE: 'Europe/Atlantis' })).toThrow(/timeZone: not an IANA time zone/);
   });
 
   it('keygen, publish --promote and models: a signed production model the .pub verifies', () => {

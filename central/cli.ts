@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { decodeModel, describeModel } from '../models/onnx-file.ts';
-import { modelsDir, runsFile, signingKeyPath, storageFor } from './app.ts';
+import { modelsDir, retrainSettings, runsFile, signingKeyPath, storageFor } from './app.ts';
 import { systemClock } from '../gateway/clock.ts';
 import { retrainAll } from './retrain.ts';
 import { loadCentralConfig, type CentralConfig } from './config.ts';
@@ -60,7 +60,7 @@ program
     await storage.start();
     try {
       const key = privateKeyFromPem(fs.readFileSync(signingKeyPath(c), 'utf8'));
-      const runs = await retrainAll({ storage, registry: new ModelRegistry(modelsDir(c)), signingKey: key, clock: systemClock, runsFile: runsFile(c), promotionMargin: margin, kind: c.retrainKind, jobTimeoutMs: c.retrainTimeoutMs });
+      const runs = await retrainAll({ storage, registry: new ModelRegistry(modelsDir(c)), signingKey: key, clock: systemClock, runsFile: runsFile(c), ...retrainSettings(c), promotionMargin: margin });
       for (const r of runs) process.stdout.write(`${r.gatewayId}/${r.sensorId}: ${r.decision}${r.error ? ` (${r.error})` : ''} candidate=${r.candidate?.meanMae.toFixed(3) ?? '-'} production=${r.production?.meanMae.toFixed(3) ?? '-'}\n`);
       if (runs.length === 0) process.stdout.write('no synced data yet\n');
     } finally {

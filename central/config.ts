@@ -31,6 +31,11 @@ export const centralConfigSchema = z.strictObject({
   retrainKind: z.enum(MODEL_KINDS).default('ensemble'),
   /** Longest one sensor's training may take before its process is killed and the run logged as failed (TIMEOUT), in ms. Default 3 600 000 (1 h; the ensemble takes about 4 min on two cores). */
   retrainTimeoutMs: z.number().int().min(10_000).max(86_400_000).default(3_600_000),
+  /**
+   * IANA time zone whose local time of day retrained models learn. Gateways compute the
+   * time-of-day input in their own TZ, so set this to the fleet's zone. Default: the server's TZ.
+   */
+  timeZone: z.string().min(1).refine(isTimeZone, { message: 'not an IANA time zone (e.g. Europe/Brussels, UTC)' }).optional(),
   /** Bound of a compressed request body, in bytes. Default 8 MiB. */
   bodyLimitBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
 }).refine((c) => c.storage !== 'postgres' || c.pgConnectionString !== undefined, { message: 'storage: postgres needs pgConnectionString', path: ['pgConnectionString'] });
@@ -50,7 +55,17 @@ const ENV_KEYS: Record<string, { key: keyof CentralConfig; type: 'number' | 'str
   HYGROCAST_CENTRAL_PROMOTION_MARGIN: { key: 'promotionMargin', type: 'number' },
   HYGROCAST_CENTRAL_RETRAIN_KIND: { key: 'retrainKind', type: 'string' },
   HYGROCAST_CENTRAL_RETRAIN_TIMEOUT_MS: { key: 'retrainTimeoutMs', type: 'number' },
+  HYGROCAST_CENTRAL_TIME_ZONE: { key: 'timeZone', type: 'string' },
 };
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Defaults, then the YAML file, then HYGROCAST_CENTRAL_* variables; throws CENTRAL_CONFIG_INVALID listing every problem. */
 export function loadCentralConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CentralConfig {

@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../gateway/clock.ts';
+import { FAULTY_QUALITY_FLAGS } from '../models/csv.ts';
 import type { CsvSeries } from '../models/csv.ts';
+import { NaiveClock } from '../models/time-zone.ts';
 import type { TrainOptions } from '../models/train.ts';
 import type { NeuralOptions } from '../models/train-neural.ts';
 import type { ModelRegistry } from './registry.ts';
 import { runRetrainJob } from './retrain-job.ts';
 import type { CandidateKind } from './retrain-job.ts';
-import type { CentralStorage } from './storage/storage.ts';
+import type { CentralReading, CentralStorage } from './storage/storage.ts';
 
 export interface RetrainOptions {
   storage: CentralStorage;
@@ -39,6 +41,11 @@ export interface RetrainOptions {
   signal?: AbortSignal;
   /** Longest one sensor's training may take; then it is killed and its run fails with TIMEOUT. Default 1 h. */
   jobTimeoutMs?: number;
+  /**
+   * IANA zone whose local time of day the models learn (the gateways compute the time-of-day
+   * input in their own TZ, so this should be the fleet's zone). Default: this process's TZ.
+   */
+  timeZone?: string;
 }
 
 export type { CandidateKind };
@@ -79,8 +86,9 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
   const atMs = o.clock.now();
   const holdoutFraction = o.holdoutFraction ?? 0.15;
   const promotionMargin = o.promotionMargin ?? 0.02;
-  const readings = (await o.storage.readings(gatewayId, sensorId, 0, Number.MAX_SAFE_INTEGER, o.maxReadings ?? 1_000_000)).filter((r) => r.rh !== null);
-  const csv = toCsv(readings, `central:${gatewayId}/${sensorId}`);
+  const readings = (await o.storage.readings(gatewayId, sensorId, 0, Number.MAX_SAFE_INTEGER, o.maxReadings ?? 1_000_000)).filter(trainable);
+  const clock = new NaiveClock(o.timeZone);
+  const csv = toCsv(readings, `central:${gatewayId}/${sensorId}`, clock);
   const stepS = o.train?.stepS ?? 600;
   const kind = o.kind ?? 'ensemble';
   const run: RunRecord = {
@@ -90,7 +98,7 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
     sensorId,
     codeVersion: codeVersion(),
     params: { kind, stepS, windowSteps: o.train?.windowSteps ?? 144, horizonsS: o.train?.horizonsS ?? [], holdoutFraction, promotionMargin },
-    data: { readings: csv.timesMs.length, fromMs: csv.timesMs[0] ?? 0, toMs: csv.timesMs.at(-1) ?? 0, trainedUntilMs: 0 },
+    data: { readings: csv.timesMs.length, ...wallTimeRange(readings), trainedUntilMs: 0 },
     candidate: null,
     production: null,
     decision: 'failed',
@@ -103,7 +111,8 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
     const { now: _now, modelVersion: _version, ...train } = o.train ?? {};
     const job = await runRetrainJob({ csv, atMs, version, kind, train, ...(o.neural ? { neural: o.neural } : {}), holdoutFraction, production }, { ...(o.signal ? { signal: o.signal } : {}), ...(o.jobTimeoutMs ? { timeoutMs: o.jobTimeoutMs } : {}) });
     const c = job.contract;
-    run.data.trainedUntilMs = job.trainedUntilMs;
+    // The job works in local (naive) time; the run log keeps instants.
+    run.data.trainedUntilMs = job.trainedUntilMs - clock.offsetMs(job.trainedUntilMs);
     run.params = { kind, stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
     run.candidate = { version, holdoutMae: job.candidate.holdoutMae, meanMae: job.candidate.meanMae };
     run.production = job.production;
@@ -122,14 +131,36 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
 
 
 
-/** Readings as the trainer's series: wall times (UTC read as naive time), strictly increasing. */
-function toCsv(readings: ReadonlyArray<{ wallTimeMs: number; rh: number | null }>, file: string): CsvSeries {
+type TimedReading = Pick<CentralReading, 'wallTimeMs' | 'rh' | 'quality'>;
+
+/** A reading the trainer may learn from: it has RH and no flag that makes it faulty (models/csv.ts). */
+export function trainable(r: TimedReading): boolean {
+  return r.rh !== null && !r.quality.some((q) => FAULTY_QUALITY_FLAGS.includes(q));
+}
+
+function wallTimeRange(readings: readonly TimedReading[]): { fromMs: number; toMs: number } {
+  if (readings.length === 0) return { fromMs: 0, toMs: 0 };
+  let fromMs = Infinity;
+  let toMs = -Infinity;
+  for (const r of readings) {
+    fromMs = Math.min(fromMs, r.wallTimeMs);
+    toMs = Math.max(toMs, r.wallTimeMs);
+  }
+  return { fromMs, toMs };
+}
+
+/**
+ * Readings as the trainer's series: wall times turned into local (naive) time in `clock`'s zone,
+ * strictly increasing (the repeated hour when clocks go back keeps its first pass).
+ */
+export function toCsv(readings: readonly TimedReading[], file: string, clock: NaiveClock): CsvSeries {
   const sorted = [...readings].sort((a, b) => a.wallTimeMs - b.wallTimeMs);
   const timesMs: number[] = [];
   const values: (number | null)[] = [];
   for (const r of sorted) {
-    if (timesMs.length > 0 && r.wallTimeMs <= timesMs[timesMs.length - 1]!) continue;
-    timesMs.push(r.wallTimeMs);
+    const t = clock.naiveMs(r.wallTimeMs);
+    if (timesMs.length > 0 && t <= timesMs[timesMs.length - 1]!) continue;
+    timesMs.push(t);
     values.push(r.rh);
   }
   return { file, column: 'rh', timesMs, values };
