@@ -204,7 +204,10 @@ export class Gateway {
       store,
       pipeline,
       scheduler: () => this.scheduler,
-      model: () => this.forecaster?.info ?? null,
+      model: () => {
+        const info = this.forecaster?.info;
+        return info ? { ...info, stage: this.models?.stage ?? 'local' } : null;
+      },
       health: () => this.healthResult(),
       brokerClients: () => this.broker?.aedes.connectedClients ?? null,
       history: (this.history = openSqliteHistory(path.resolve(config.dataDir), (err) => this.log.warn({ component: 'dashboard', err }, 'history reader not opened; snapshots average readings instead'))),

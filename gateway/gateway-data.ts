@@ -3,6 +3,7 @@ import type { GatewayInfo, MinuteHistory, OperatorStatus } from './dashboard/mes
 import type { NoForecast } from './forecast/forecaster.ts';
 import type { ForecastScheduler } from './forecast/scheduler.ts';
 import type { ModelInfo } from './forecast/forecaster.ts';
+import type { ModelStage } from './forecast/model-manager.ts';
 import type { ReadingPipeline } from './pipeline.ts';
 import type { ReadingStore } from './store/store.ts';
 import type { Forecast, Reading } from './types.ts';
@@ -16,7 +17,8 @@ export interface GatewayDataParts {
   pipeline: ReadingPipeline;
   /** The scheduler exists only when a model loaded; read lazily. */
   scheduler: () => ForecastScheduler | null;
-  model: () => ModelInfo | null;
+  /** The forecasting model and its stage (ModelManager.stage; "local" without a model manager). */
+  model: () => (ModelInfo & { stage?: ModelStage }) | null;
   health: () => HealthResult | null;
   /** Clients of the embedded broker; null (or absent) when the broker is off. */
   brokerClients?: () => number | null;
@@ -40,8 +42,7 @@ export class GatewayData implements DashboardData {
     return {
       id: this.parts.gatewayId,
       version: this.parts.version,
-      // "local": the model is the file at forecast.modelPath; no model manager promotes stages yet.
-      model: model ? { version: model.version, horizonsS: model.horizonsS, stage: 'local' } : null,
+      model: model ? { version: model.version, horizonsS: model.horizonsS, stage: model.stage ?? 'local' } : null,
       startedAtMs: this.parts.startedAtMs,
     };
   }

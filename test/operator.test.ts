@@ -156,7 +156,7 @@ describe('a running gateway seen by an operator', () => {
 
     // The footer's operator figures from /api/status: broker clients and the store.
     await page.waitForFunction(() => /^MQTT clients \d+ · store [\d,]+ readings, .* · evicted \d+ thinned, \d+ dropped/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 15_000 });
-    // Model version with its stage (no model manager yet: "local"), and the alert badge with its threshold.
+    // Model version with its stage (the file at forecast.modelPath: "local"), and the alert badge with its threshold.
     await expect(page.locator('#model').textContent()).resolves.toMatch(/^model \S+ · stage: local$/);
     await page.locator('[data-sensor="sim-1"] .alert').waitFor({ state: 'visible', timeout: 15_000 });
     await expect(page.locator('[data-sensor="sim-1"] .alert').textContent()).resolves.toMatch(/^⚠ above 5 %RH (expected \d\d:\d\d|possible within .+)$/);

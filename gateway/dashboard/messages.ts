@@ -34,9 +34,10 @@ export interface GatewayInfo {
   id: string;
   version: string;
   /**
-   * The loaded model, or null when forecasting is off. `stage` says where the model came from:
-   * "local" while it is the file at `forecast.modelPath` (there is no model manager yet, so no
-   * "staging"/"production" promotion to report). Absent when the builder does not know it.
+   * The loaded model, or null when forecasting is off. `stage` says where the model stands
+   * (gateway/forecast/model-manager.ts): "local" while it is the file at `forecast.modelPath`,
+   * "probation" while a model pulled from the central server can still be rolled back,
+   * "production" once it has passed probation. Absent when the builder does not know it.
    */
   model: { version: string; horizonsS: number[]; stage?: string } | null;
   startedAtMs: number;

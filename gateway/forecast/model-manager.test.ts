@@ -104,8 +104,10 @@ describe('ModelManager', () => {
     const next = new FakeModel('next', 0);
     const { manager, reports } = setup(old, [next]);
     closers.push(() => manager.close());
+    expect(manager.stage).toBe('local');
     const event = await manager.offer('next.onnx');
     expect(event).toMatchObject({ outcome: 'promoted', version: 'next', otherVersion: 'old' });
+    expect(manager.stage).toBe('probation');
     expect(Object.keys(event.maePerHorizon ?? {})).toEqual(HORIZONS.map(String));
     expect(manager.version).toBe('next');
     expect(manager.forecaster.info.version).toBe('next');
@@ -160,6 +162,7 @@ describe('ModelManager', () => {
     ]);
     expect(manager.version).toBe('old');
     expect(manager.onProbation).toBe(false);
+    expect(manager.stage).toBe('local');
     await manager.close();
     expect(next.closed).toBe(true);
     expect(reports.map((r) => [r.outcome, r.version, r.otherVersion])).toEqual([
@@ -210,6 +213,7 @@ describe('ModelManager', () => {
     await manager.offer('next.onnx');
     clock.advance(3_600_000);
     expect(manager.onProbation).toBe(false);
+    expect(manager.stage).toBe('production');
     expect(old.closed).toBe(true);
     await manager.close();
     expect(reports.map((r) => r.outcome)).toEqual(['promoted', 'kept']);

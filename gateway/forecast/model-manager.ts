@@ -86,6 +86,8 @@ interface Probation {
  *   becomes worse than the previous model's by liveMargin.
  * Every outcome is reported. offer() never rejects; offers run one at a time.
  */
+export type ModelStage = 'local' | 'probation' | 'production';
+
 export class ModelManager {
   private active: Forecaster;
   private probation: Probation | null = null;
@@ -121,6 +123,16 @@ export class ModelManager {
   /** True while a promoted model can still be rolled back. */
   get onProbation(): boolean {
     return this.probation !== null;
+  }
+
+  /**
+   * Where the forecasting model stands: "local" while it is the model the gateway started with
+   * (the file at forecast.modelPath), "probation" while a promoted model can still be rolled
+   * back, "production" once one has passed probation.
+   */
+  get stage(): ModelStage {
+    if (this.probation !== null) return 'probation';
+    return this.active === this.o.initial ? 'local' : 'production';
   }
 
   /** Shadows, then promotes or refuses the verified model in `file`. Resolves with the outcome. */
