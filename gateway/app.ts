@@ -20,10 +20,12 @@ import { BrokerAcceptingCheck, probeHostFor } from './health/broker-probe.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import { MqttPublisher } from './broker/publisher.ts';
 import { authFromConfig, startMqttSurface, type MqttSurface } from './broker/surface.ts';
+import { ANNOUNCED_ALERTS_FILE, FileAnnouncedAlerts } from './broker/announced-alerts.ts';
 import type { Forecaster } from './forecast/forecaster.ts';
 import { OnnxForecaster } from './forecast/onnx-forecaster.ts';
 import { ForecastScheduler } from './forecast/scheduler.ts';
-import { AlertEvaluator, wireAlerts } from './forecast/alerts.ts';
+import { alertsFor } from './forecast/alerts.ts';
+import { startAlerts } from './forecast/start-alerts.ts';
 import { startForecastScoring } from './forecast/start-scoring.ts';
 import { startDashboard, type RunningDashboard } from './dashboard/server.ts';
 import { ReadingPipeline } from './pipeline.ts';
@@ -185,6 +187,11 @@ export class Gateway {
         logger: this.log.child({ component: 'mqtt' }),
         clock: deps.clock,
         swVersion: VERSION,
+        // One HA binary_sensor per alert of the sensor (besides the combined one).
+        alertIds: (sensorId) => (config.forecast.enabled ? alertsFor(config.forecast.alerts, sensorId).map((a) => a.id) : []),
+        announcedAlerts: new FileAnnouncedAlerts(path.join(path.resolve(config.dataDir), ANNOUNCED_ALERTS_FILE), (err) =>
+          this.log.warn({ component: 'mqtt', err }, 'home assistant alert entities not remembered; entities of removed alert rules may stay in HA'),
+        ),
         health: () => this.healthResult(),
         sensors: () => ({ sensors: this.store?.sensors() ?? [], links: this.pipeline?.linkStates() ?? {} }),
         info: () => ({ gateway: config.gateway.id, version: VERSION, model: this.forecaster?.info.version ?? null }),
@@ -281,8 +288,8 @@ export class Gateway {
       onError: (err) => this.log.error({ component: 'forecast', err }, 'forecast cycle failed'),
     });
     this.bus.on('noForecast', (info) => this.log.info({ component: 'forecast', ...info }, 'no forecast'));
-    const alerts = new AlertEvaluator({ rules: this.config.forecast.alerts, clock: this.deps.clock, intervalLevel: this.forecaster.info.intervalLevel });
-    this.unwireAlerts = wireAlerts(this.bus, alerts);
+    // The manager's holder: the interval level and step are the active model's at each forecast.
+    this.unwireAlerts = startAlerts({ bus: this.bus, rules: this.config.forecast.alerts, clock: this.deps.clock, model: this.forecaster, store });
     try {
       const onError = (err: unknown): void => this.log.error({ component: 'forecast', err }, 'forecast scoring failed');
       this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, bandCalibration: this.config.forecast.bandCalibration, onError });
@@ -297,7 +304,7 @@ export class Gateway {
     const onError = (err: unknown): void => this.log.error({ component: 'broker', err }, 'publish failed');
     this.bus.on('reading', (r) => publisher.publishReading(r).catch(onError));
     this.bus.on('forecast', (f) => publisher.publishForecast(f).catch(onError));
-    this.bus.on('alert', (a) => publisher.publishAlert(a.sensor, { ...a }).catch(onError));
+    this.bus.on('alert', (combined, changed) => publisher.publishAlerts(combined.sensor, combined, changed).catch(onError));
     this.bus.on('forecastError', (r) =>
       publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }]).catch(onError),
     );

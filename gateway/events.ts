@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AlertPayload } from './forecast/alerts.ts';
+import type { AlertPayload, SensorAlertPayload } from './forecast/alerts.ts';
 import type { NoForecast } from './forecast/forecaster.ts';
 import type { ForecastErrorReport } from './forecast/forecast-log.ts';
 import type { SyncStatus } from './sync/sync-types.ts';
@@ -15,7 +15,8 @@ export interface GatewayEventMap {
   reading: [reading: Reading];
   forecast: [forecast: Forecast];
   noForecast: [info: NoForecast];
-  alert: [alert: AlertPayload];
+  /** A forecast changed alerts: the sensor's combined state, and each alert whose payload changed. */
+  alert: [alert: SensorAlertPayload, changed: readonly AlertPayload[]];
   forecastError: [report: ForecastErrorReport];
   link: [source: string, state: LinkState, detail: string];
   rejected: [source: string, reason: string];

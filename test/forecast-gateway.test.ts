@@ -79,15 +79,17 @@ describe('gateway with a model that returns NaN', () => {
       return status === 200;
     }, 'a forecast from the shipped model');
     const client = mqtt.connect({ host: '127.0.0.1', port: gw.mqttPort, reconnectPeriod: 0 });
-    const alerts: Record<string, unknown>[] = [];
+    const alerts = new Map<string, Record<string, unknown>>();
     try {
-      client.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString()) as Record<string, unknown>));
-      await client.subscribeAsync('hygrocast/sim-1/alert');
-      await waitFor(() => alerts.length > 0, 'the retained alert');
+      client.on('message', (topic, payload) => alerts.set(topic, JSON.parse(payload.toString()) as Record<string, unknown>));
+      await client.subscribeAsync(['hygrocast/sim-1/alert', 'hygrocast/sim-1/alert/+']);
+      await waitFor(() => alerts.size >= 2, 'the retained alerts: the sensor\'s and the rule\'s');
     } finally {
       await client.endAsync();
     }
-    expect(alerts[0]).toMatchObject({ sensor: 'sim-1', state: 'on', threshold: 1, direction: 'above', horizon_s: 600, probability_min: 0.1 });
+    const rule = { sensor: 'sim-1', id: 'above-1', state: 'on', threshold: 1, direction: 'above', horizon_s: 600, probability_min: 0.1 };
+    expect(alerts.get('hygrocast/sim-1/alert/above-1')).toMatchObject(rule);
+    expect(alerts.get('hygrocast/sim-1/alert')).toMatchObject({ ...rule, active: ['above-1'] });
     expect(await gw.stop()).toBe(0);
     // One row per horizon of each forecast (a step boundary during the test may add a second one).
     const rows = forecastRows(gw.dataDir);

@@ -10,8 +10,9 @@ import { MqttPublisher } from './publisher.ts';
 const silent = pino({ level: 'silent' });
 const reading: Reading = { sensorId: 'kitchen', bootId: 'b1', seq: 1, uptimeMs: 1000, wallTimeMs: Date.UTC(2026, 0, 1), rh: 45.5, tempC: 21, quality: [] };
 
-function configs(prefix = 'hygrocast', discoveryPrefix?: string): Map<string, DiscoveryConfig> {
-  return new Map(discoveryMessages({ prefix, discoveryPrefix, swVersion: '1.2.3' }, 'kitchen').map((m) => [m.topic, JSON.parse(m.payload) as DiscoveryConfig]));
+function configs(prefix = 'hygrocast', discoveryPrefix?: string, alertIds?: (sensorId: string) => readonly string[]): Map<string, DiscoveryConfig> {
+  const messages = discoveryMessages({ prefix, discoveryPrefix, swVersion: '1.2.3', ...(alertIds ? { alertIds } : {}) }, 'kitchen');
+  return new Map(messages.map((m) => [m.topic, JSON.parse(m.payload) as DiscoveryConfig]));
 }
 
 describe('Home Assistant discovery payloads', () => {
@@ -30,12 +31,12 @@ describe('Home Assistant discovery payloads', () => {
   });
 
   it('carry the fields HA MQTT discovery requires, with availability on the last will and one device', () => {
-    const all = configs();
+    const all = configs('hygrocast', undefined, () => ['above-70', 'below-30']);
     const uniqueIds = new Set<string>();
     for (const [topic, c] of all) {
       // Every entity: name, unique_id (needed for the device registry), state_topic, availability, device.
       expect(c.name, topic).toMatch(/^kitchen /);
-      expect(c.state_topic, topic).toMatch(/^hygrocast\/kitchen(\/(forecast|link|alert))?$/);
+      expect(c.state_topic, topic).toMatch(/^hygrocast\/kitchen(\/(forecast|link|alert|alert\/above-70|alert\/below-30))?$/);
       expect(c).toMatchObject({ availability_topic: 'hygrocast/bridge/state', payload_available: 'online', payload_not_available: 'offline' });
       expect(c.device).toEqual({ identifiers: [nodeIdOf('hygrocast')], name: 'hygrocast (hygrocast)', model: 'hygrocast edge gateway', manufacturer: 'hygrocast', sw_version: '1.2.3' });
       uniqueIds.add(c.unique_id);
@@ -54,6 +55,18 @@ describe('Home Assistant discovery payloads', () => {
     expect(forecast.state_topic).toBe('hygrocast/kitchen/forecast');
     expect(forecast.value_template).toContain("selectattr('horizon_s', 'eq', 21600)");
     expect(all.get('homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert/config')).toMatchObject({ state_topic: 'hygrocast/kitchen/alert', payload_on: 'on', payload_off: 'off' });
+  });
+
+  it('add one binary_sensor per alert of the sensor beside the combined one, each with its own unique_id and topic', () => {
+    const all = configs('hygrocast', undefined, (id) => (id === 'kitchen' ? ['above-70', 'damp'] : []));
+    const alerts = [...all].filter(([topic]) => topic.includes('_alert'));
+    expect(alerts.map(([topic, c]) => [topic, c.name, c.unique_id, c.state_topic, c.json_attributes_topic])).toEqual([
+      ['homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert/config', 'kitchen humidity alert', 'hygrocast_hygrocast_kitchen_alert', 'hygrocast/kitchen/alert', 'hygrocast/kitchen/alert'],
+      ['homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert_above-70/config', 'kitchen humidity alert above-70', 'hygrocast_hygrocast_kitchen_alert_above-70', 'hygrocast/kitchen/alert/above-70', 'hygrocast/kitchen/alert/above-70'],
+      ['homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert_damp/config', 'kitchen humidity alert damp', 'hygrocast_hygrocast_kitchen_alert_damp', 'hygrocast/kitchen/alert/damp', 'hygrocast/kitchen/alert/damp'],
+    ]);
+    for (const [, c] of alerts) expect(c).toMatchObject({ value_template: '{{ value_json.state }}', payload_on: 'on', payload_off: 'off', device_class: 'problem' });
+    expect(configs().size).toBe(6); // no alerts configured: the combined entity only
   });
 
   it('refuse a sensor id that is not a topic level', () => {
@@ -79,23 +92,25 @@ describe('HomeAssistantDiscovery with the embedded broker', () => {
     await publisher.online();
     await ha.announce('kitchen');
     await publisher.publishReading(reading);
-    await publisher.publishAlert('kitchen', { state: 'on', threshold: 70, direction: 'above', expected_at: '2026-01-01T03:00:00.000Z' });
+    const on = { state: 'on', id: 'above-70', threshold: 70, direction: 'above', expected_at: '2026-01-01T03:00:00.000Z' } as const;
+    await publisher.publishAlerts('kitchen', { ...on, active: ['above-70'] }, [on]);
 
     client = await connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0, protocolVersion: 4 });
     const live: Array<{ topic: string; retain: boolean }> = [];
     let retainedSeen = 0;
     client.on('message', (topic, _payload, packet) => (packet.retain ? retainedSeen++ : live.push({ topic, retain: packet.retain })));
     await client.subscribeAsync(['homeassistant/#', 'hygrocast/#']);
-    // 6 discovery configs + state/humidity/temperature + bridge/state + alert, all retained at subscribe.
-    await expect.poll(() => retainedSeen).toBe(11);
+    // 6 discovery configs + state/humidity/temperature + bridge/state + alert + alert/above-70, all retained at subscribe.
+    await expect.poll(() => retainedSeen).toBe(12);
 
     await client.publishAsync('homeassistant/status', 'offline');
     await client.publishAsync('homeassistant/status', 'online');
     // Republished messages arrive live (retain flag cleared for existing subscribers [MQTT-3.3.1-9]).
-    await expect.poll(() => live.filter((m) => m.topic !== 'homeassistant/status').length).toBe(11);
+    await expect.poll(() => live.filter((m) => m.topic !== 'homeassistant/status').length).toBe(12);
     const topics = live.map((m) => m.topic).filter((t) => t !== 'homeassistant/status');
     expect(topics.indexOf('homeassistant/sensor/hygrocast_hygrocast/kitchen_humidity/config')).toBeLessThan(topics.indexOf('hygrocast/kitchen'));
     expect(topics).toContain('hygrocast/kitchen/alert');
+    expect(topics).toContain('hygrocast/kitchen/alert/above-70');
     await ha.stop();
   });
 });

@@ -17,6 +17,8 @@ export interface DiscoveryOptions {
   swVersion: string;
   /** Forecast horizons published as sensors, in seconds. Default 1 h and 6 h. */
   horizonsS?: readonly number[];
+  /** Ids of the sensor's alerts (one per rule and direction, gateway/forecast/alerts.ts alertsFor), each a binary_sensor. Default none. */
+  alertIds?: (sensorId: string) => readonly string[];
 }
 
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
@@ -40,10 +42,12 @@ export type DiscoveryConfig = Record<string, unknown> & {
   device: { identifiers: string[]; name: string; model: string; manufacturer: string; sw_version: string };
 };
 
-/** The discovery messages of one sensor: humidity, temperature, forecast per horizon, link, alert. */
+/**
+ * The discovery messages of one sensor: humidity, temperature, forecast per horizon, link, the
+ * combined alert (on while any of the sensor's alerts is on) and one binary_sensor per alert.
+ */
 export function discoveryMessages(options: DiscoveryOptions, sensorId: string): MqttMessage[] {
   checkSensorId(sensorId);
-  const discoveryPrefix = checkPrefix(options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX);
   const topics = topicsFor(options.prefix);
   const node = nodeIdOf(options.prefix);
   const base = {
@@ -54,9 +58,9 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string): 
     origin: { name: 'hygrocast', sw_version: options.swVersion },
   };
   const entity = (component: 'sensor' | 'binary_sensor', object: string, name: string, config: Record<string, unknown> & { state_topic: string }): MqttMessage => {
-    const objectId = `${sensorId}_${object}`.replace(HA_ID, '_');
+    const objectId = objectIdOf(sensorId, object);
     const payload: DiscoveryConfig = { ...base, name: `${sensorId} ${name}`, unique_id: `${node}_${objectId}`, ...config };
-    return { topic: `${discoveryPrefix}/${component}/${node}/${objectId}/config`, payload: JSON.stringify(payload), retain: true };
+    return { topic: configTopic(options, component, sensorId, object), payload: JSON.stringify(payload), retain: true };
   };
   // `None` renders to HA's "unknown" state, so a null value or a missing horizon is not an error in HA.
   const measurement = (field: 'humidity' | 'temperature', deviceClass: string, unit: string) => ({
@@ -95,14 +99,39 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string): 
       device_class: 'connectivity',
       entity_category: 'diagnostic',
     }),
-    entity('binary_sensor', 'alert', 'humidity alert', {
-      state_topic: topics.alert(sensorId),
-      value_template: '{{ value_json.state }}',
-      payload_on: 'on',
-      payload_off: 'off',
-      json_attributes_topic: topics.alert(sensorId),
-      device_class: 'problem',
-    }),
+    entity('binary_sensor', 'alert', 'humidity alert', alertConfig(topics.alert(sensorId))),
+    ...(options.alertIds?.(sensorId) ?? []).map((id) => entity('binary_sensor', alertObjectId(id), `humidity alert ${id}`, alertConfig(topics.alertOf(sensorId, id)))),
   );
   return messages;
+}
+
+/** The object id (after `<sensorId>_`) of one alert's binary_sensor. */
+export function alertObjectId(alertId: string): string {
+  return `alert_${alertId}`;
+}
+
+/**
+ * Removes the binary_sensors of alerts the sensor no longer has (their rule left the config):
+ * an empty retained config makes HA delete the entity, and an empty retained payload on the
+ * alert's topic clears its last state from the broker [MQTT-3.3.1-10].
+ */
+export function alertRemovalMessages(options: DiscoveryOptions, sensorId: string, alertIds: readonly string[]): MqttMessage[] {
+  const topics = topicsFor(options.prefix);
+  return alertIds.flatMap((id) => [
+    { topic: configTopic(options, 'binary_sensor', sensorId, alertObjectId(id)), payload: '', retain: true },
+    { topic: topics.alertOf(sensorId, id), payload: '', retain: true },
+  ]);
+}
+
+function objectIdOf(sensorId: string, object: string): string {
+  return `${checkSensorId(sensorId)}_${object}`.replace(HA_ID, '_');
+}
+
+function configTopic(options: DiscoveryOptions, component: 'sensor' | 'binary_sensor', sensorId: string, object: string): string {
+  const discoveryPrefix = checkPrefix(options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX);
+  return `${discoveryPrefix}/${component}/${nodeIdOf(options.prefix)}/${objectIdOf(sensorId, object)}/config`;
+}
+
+function alertConfig(stateTopic: string) {
+  return { state_topic: stateTopic, value_template: '{{ value_json.state }}', payload_on: 'on', payload_off: 'off', json_attributes_topic: stateTopic, device_class: 'problem' };
 }

@@ -1,12 +1,15 @@
 import type { Aedes } from 'aedes';
 import type { Logger } from '../log.ts';
 import { watchBirth } from './commands.ts';
-import { discoveryMessages, type DiscoveryOptions } from './discovery.ts';
+import { MemoryAnnouncedAlerts, type AnnouncedAlerts } from './announced-alerts.ts';
+import { alertRemovalMessages, discoveryMessages, type DiscoveryOptions } from './discovery.ts';
 import { MAX_TRACKED_SENSORS, type MqttPublisher } from './publisher.ts';
 
 export interface HomeAssistantOptions extends DiscoveryOptions {
   /** HA's birth topic; `online` there makes the gateway publish discovery and state again. Default `<discoveryPrefix>/status`. */
   birthTopic?: string;
+  /** The alert entities announced before (FileAnnouncedAlerts: across restarts). Default: this process only. */
+  announcedAlerts?: AnnouncedAlerts;
   logger: Logger;
 }
 
@@ -15,17 +18,21 @@ export interface HomeAssistantOptions extends DiscoveryOptions {
  * sensor's discovery configs once (retained), and HA's birth message makes the publisher
  * republish every retained message, discovery configs first (they were published before any
  * state of their sensor), so a restarted HA rebuilds its entities with current values.
- * Errors are logged: discovery is best effort and must never stop readings.
+ * An alert entity announced before (announcedAlerts) whose alert the sensor no longer has is
+ * removed in the same announcement (discovery.ts alertRemovalMessages). Errors are logged: discovery is best effort and must never stop readings.
  */
 export class HomeAssistantDiscovery {
   private readonly announced = new Set<string>();
+  private readonly announcedAlerts: AnnouncedAlerts;
   private unwatch: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly aedes: Pick<Aedes, 'subscribe' | 'unsubscribe'>,
     private readonly publisher: Pick<MqttPublisher, 'publishMessages' | 'republish'>,
     private readonly options: HomeAssistantOptions,
-  ) {}
+  ) {
+    this.announcedAlerts = options.announcedAlerts ?? new MemoryAnnouncedAlerts();
+  }
 
   get birthTopic(): string {
     return this.options.birthTopic ?? `${this.options.discoveryPrefix ?? 'homeassistant'}/status`;
@@ -50,7 +57,10 @@ export class HomeAssistantDiscovery {
     if (this.announced.has(sensorId) || this.announced.size >= MAX_TRACKED_SENSORS) return;
     this.announced.add(sensorId);
     try {
-      await this.publisher.publishMessages(discoveryMessages(this.options, sensorId));
+      const alertIds = this.options.alertIds?.(sensorId) ?? [];
+      const stale = this.announcedAlerts.get(sensorId).filter((id) => !alertIds.includes(id));
+      await this.publisher.publishMessages([...discoveryMessages(this.options, sensorId), ...alertRemovalMessages(this.options, sensorId, stale)]);
+      this.announcedAlerts.set(sensorId, alertIds);
     } catch (err) {
       this.announced.delete(sensorId);
       this.options.logger.warn({ sensorId, err }, 'home assistant discovery not published');

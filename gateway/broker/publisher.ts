@@ -5,6 +5,7 @@ import { BrokerError } from './errors.ts';
 import {
   DEFAULT_TOPIC_PREFIX,
   alertMessage,
+  alertOfMessage,
   availabilityMessage,
   encodeLink,
   forecastMessage,
@@ -90,10 +91,14 @@ export class MqttPublisher {
     await this.send([forecastMessage(this.topics, forecast)]);
   }
 
-  /** Retained alert state on `<prefix>/<sensorId>/alert` (docs/mqtt.md, "Alerts"). */
-  async publishAlert(sensorId: string, alert: AlertPayload): Promise<void> {
+  /**
+   * The alerts a forecast changed, each on `<prefix>/<sensorId>/alert/<id>`, then the combined
+   * state on `<prefix>/<sensorId>/alert`, in one batch (all retained; docs/mqtt.md, "Alerts").
+   */
+  async publishAlerts(sensorId: string, combined: AlertPayload, changed: readonly AlertPayload[]): Promise<void> {
     if (!this.running) return;
-    await this.send([alertMessage(this.topics, sensorId, alert)]);
+    const messages = changed.map((a) => alertOfMessage(this.topics, sensorId, a));
+    await this.send([...messages, alertMessage(this.topics, sensorId, combined)]);
   }
 
   /** Publishes prepared messages (discovery configs, command responses) even before online(). */

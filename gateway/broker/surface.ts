@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { Clock } from '../clock.ts';
 import type { GatewayBus } from '../events.ts';
 import type { Logger } from '../log.ts';
+import type { AnnouncedAlerts } from './announced-alerts.ts';
 import { defaultAnonymousAcl, type AuthOptions } from './auth.ts';
 import { MqttCommands } from './commands.ts';
 import { HomeAssistantDiscovery } from './home-assistant.ts';
@@ -28,6 +29,10 @@ export interface MqttSurfaceOptions {
   logger: Logger;
   clock: Clock;
   swVersion: string;
+  /** Ids of a sensor's alerts, each announced as a Home Assistant binary_sensor. Default none. */
+  alertIds?: (sensorId: string) => readonly string[];
+  /** The alert entities announced before, so those of removed rules are removed from HA. Default: this process only. */
+  announcedAlerts?: AnnouncedAlerts;
   /** Data of the built-in commands; each getter is called per request. */
   health: () => unknown;
   sensors: () => unknown;
@@ -61,6 +66,8 @@ export async function startMqttSurface(o: MqttSurfaceOptions): Promise<MqttSurfa
       discoveryPrefix: o.mqtt.discovery.prefix,
       birthTopic: o.mqtt.discovery.birthTopic,
       swVersion: o.swVersion,
+      ...(o.alertIds ? { alertIds: o.alertIds } : {}),
+      ...(o.announcedAlerts ? { announcedAlerts: o.announcedAlerts } : {}),
       logger: o.logger,
     });
     await discovery.start();

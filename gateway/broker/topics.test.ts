@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Forecast, Reading } from '../types.ts';
 import {
+  alertMessage,
+  alertOfMessage,
   availabilityMessage,
   checkPrefix,
   encodeForecast,
@@ -33,6 +35,8 @@ describe('topics', () => {
     expect(t.forecast('kitchen')).toBe('hygrocast/kitchen/forecast');
     expect(t.link('kitchen')).toBe('hygrocast/kitchen/link');
     expect(topicsFor('home/hygro').state('a')).toBe('home/hygro/a');
+    expect(t.alert('kitchen')).toBe('hygrocast/kitchen/alert');
+    expect(t.alertOf('kitchen', 'above-70')).toBe('hygrocast/kitchen/alert/above-70');
   });
 
   it('rejects reserved and malformed sensor ids, and wildcard prefixes', () => {
@@ -98,6 +102,16 @@ describe('payloads', () => {
       units: { humidity: '%RH', horizon: 's' },
     });
     expect(forecastMessage(topicsFor('p'), f)).toMatchObject({ topic: 'p/kitchen/forecast', retain: true });
+  });
+
+  it('puts the combined alert on the sensor topic and each alert on its own, refusing bad states and ids', () => {
+    const t = topicsFor('hygrocast');
+    const on = { state: 'on', id: 'above-70', threshold: 70, direction: 'above', expected_at: null } as const;
+    expect(alertMessage(t, 'kitchen', { ...on, active: ['above-70'] })).toEqual({ topic: 'hygrocast/kitchen/alert', payload: JSON.stringify({ ...on, active: ['above-70'] }), retain: true });
+    expect(alertOfMessage(t, 'kitchen', on)).toEqual({ topic: 'hygrocast/kitchen/alert/above-70', payload: JSON.stringify(on), retain: true });
+    expect(() => alertOfMessage(t, 'kitchen', { ...on, id: 'a/#' })).toThrow(expect.objectContaining({ code: 'BROKER_INVALID_OPTION', message: expect.stringContaining('alert id "a/#"') }));
+    expect(() => alertOfMessage(t, 'kitchen', { state: 'on' })).toThrow(/needs an id/);
+    expect(() => alertMessage(t, 'kitchen', { ...on, state: 'maybe' as 'on' })).toThrow(/alert state must be "on" or "off"/);
   });
 
   it('encodes link state and availability', () => {

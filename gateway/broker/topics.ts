@@ -13,6 +13,8 @@ export const UNITS = { humidity: '%RH', temperature: '°C' } as const;
 
 const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 const SENSOR_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** An alert id is one topic level: config `forecast.alerts[].id` or `above-70` (the rule of gateway/forecast/alerts.ts ALERT_ID, which the config checks). */
+const ALERT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface MqttMessage {
   topic: string;
@@ -37,6 +39,17 @@ export function checkSensorId(sensorId: string): string {
   return sensorId;
 }
 
+export function isAlertId(alertId: string): boolean {
+  return typeof alertId === 'string' && ALERT_ID.test(alertId);
+}
+
+export function checkAlertId(alertId: string): string {
+  if (!isAlertId(alertId)) {
+    throw new BrokerError('BROKER_INVALID_OPTION', `alert id ${JSON.stringify(alertId)} must be 1-32 characters of A-Z, a-z, 0-9, _ and -`);
+  }
+  return alertId;
+}
+
 /** Topic names under one prefix; sensor topics validate the sensor id. */
 export function topicsFor(prefix: string) {
   const p = checkPrefix(prefix);
@@ -48,7 +61,10 @@ export function topicsFor(prefix: string) {
     temperature: (id: string) => `${sensor(id)}/temperature`,
     forecast: (id: string) => `${sensor(id)}/forecast`,
     link: (id: string) => `${sensor(id)}/link`,
+    /** All alerts of the sensor combined (on while any is on). */
     alert: (id: string) => `${sensor(id)}/alert`,
+    /** One alert of the sensor (one rule, one direction). */
+    alertOf: (id: string, alertId: string) => `${sensor(id)}/alert/${checkAlertId(alertId)}`,
     /** Filter of command requests; the command is the last level. */
     requestFilter: `${p}/bridge/request/+`,
     request: (command: string) => `${p}/bridge/request/${command}`,
@@ -116,21 +132,38 @@ export function forecastMessage(topics: Topics, f: Forecast): MqttMessage {
   return { topic: topics.forecast(f.sensorId), payload: encodeForecast(f), retain: true };
 }
 
-/** An alert (payload agreed with the forecaster): `state` on/off plus threshold, direction, expected_at... */
+/**
+ * An alert (payload agreed with the forecaster, gateway/forecast/alerts.ts): `state` on/off plus
+ * the alert's id, threshold, direction, expected_at... The combined payload adds `active`.
+ */
 export interface AlertPayload {
   state: 'on' | 'off';
+  id?: string;
   threshold?: number;
   direction?: 'above' | 'below';
   /** ISO 8601 time the forecast crosses the threshold. */
   expected_at?: string | null;
-  [more: string]: unknown;
+  /** Combined payload only: ids of the alerts that are on. */
+  active?: readonly string[];
+  // Other fields of the forecaster's payload are passed through as they are.
 }
 
+/** The combined alert of a sensor, on `<prefix>/<sensorId>/alert`. */
 export function alertMessage(topics: Topics, sensorId: string, alert: AlertPayload): MqttMessage {
+  return { topic: topics.alert(sensorId), payload: encodeAlert(alert), retain: true };
+}
+
+/** One alert of a sensor, on `<prefix>/<sensorId>/alert/<alert.id>`. */
+export function alertOfMessage(topics: Topics, sensorId: string, alert: AlertPayload): MqttMessage {
+  if (alert.id === undefined) throw new BrokerError('BROKER_INVALID_OPTION', `an alert published on its own topic needs an id (sensor ${sensorId})`);
+  return { topic: topics.alertOf(sensorId, alert.id), payload: encodeAlert(alert), retain: true };
+}
+
+function encodeAlert(alert: AlertPayload): string {
   if (alert.state !== 'on' && alert.state !== 'off') {
     throw new BrokerError('BROKER_INVALID_OPTION', `alert state must be "on" or "off" (got ${JSON.stringify(alert.state)})`);
   }
-  return { topic: topics.alert(sensorId), payload: JSON.stringify(alert), retain: true };
+  return JSON.stringify(alert);
 }
 
 export function availabilityMessage(topics: Topics, online: boolean): MqttMessage {

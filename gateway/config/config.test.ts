@@ -64,6 +64,19 @@ describe('config', () => {
     expect(problems.join('\n')).toMatch(/sources\.0\.sensors\.1: sensor ids are/);
   });
 
+  it('names each alert once per sensor: ids are topic levels, one direction each, and unique per sensor', () => {
+    const ok = writeConfig('forecast:\n  alerts:\n    - { sensor: "*", above: 70, below: 30 }\n    - { sensor: cellar, id: damp, above: 70 }\n');
+    expect(loadConfig({ file: ok, env: {} }).forecast.alerts.map((a) => a.id)).toEqual([undefined, 'damp']);
+    const bad = writeConfig(
+      'forecast:\n  alerts:\n    - { sensor: "*", above: 70 }\n    - { sensor: cellar, above: 70, hysteresisRh: 1 }\n    - { id: "a/b", above: 50 }\n    - { id: both, above: 80, below: 20 }\n',
+    );
+    const problems = problemsOf(() => loadConfig({ file: bad, env: {} })).join('\n');
+    expect(problems).toMatch(/forecast\.alerts\.2\.id: alert ids are 1-32 characters/);
+    expect(problems).toMatch(/forecast\.alerts\.3\.id: an alert with an "id" has one direction/);
+    const dup = writeConfig('forecast:\n  alerts:\n    - { sensor: "*", above: 70 }\n    - { sensor: cellar, above: 70, hysteresisRh: 1 }\n');
+    expect(problemsOf(() => loadConfig({ file: dup, env: {} }))).toEqual(['forecast.alerts.1.id: alert "above-70" is also named by forecast.alerts[0] for the same sensor: give one of them another "id"']);
+  });
+
   it('takes environment overrides for every scalar key and refuses unknown HYGROCAST_ variables', () => {
     const config = loadConfig({ env: { HYGROCAST_MQTT_PORT: '1999', HYGROCAST_DASHBOARD_ENABLED: 'false', HYGROCAST_DATA_DIR: '/tmp/x' } });
     expect(config.mqtt.port).toBe(1999);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
+import { ALERT_ID, duplicateAlertId } from '../forecast/alerts.ts';
 
 /**
  * The gateway's whole configuration, validated once before anything starts. Every object is
@@ -159,16 +160,29 @@ export const configSchema = z.strictObject({
         .array(
           z
             .strictObject({
+              id: z
+                .string()
+                .regex(ALERT_ID, 'alert ids are 1-32 characters of A-Z, a-z, 0-9, _ and -')
+                .optional()
+                .describe('Names the alert: its MQTT topic <prefix>/<sensor>/alert/<id> and Home Assistant entity. Default <direction>-<threshold> (e.g. above-70, below-30_5); set it to keep the entity when the threshold changes. A rule with an id has one direction.'),
               sensor: z.string().min(1).default('*').describe('Sensor id the threshold applies to, or "*" for every sensor.'),
               above: z.number().min(0).max(100).optional().describe('Alert when the forecast interval reaches this %RH or more.'),
               below: z.number().min(0).max(100).optional().describe('Alert when the forecast interval reaches this %RH or less.'),
               hysteresisRh: z.number().min(0).max(50).default(2).describe('The alert clears once the interval is this many %RH back on the safe side.'),
             })
-            .refine((a) => a.above !== undefined || a.below !== undefined, 'an alert needs "above" or "below" (or both)'),
+            .refine((a) => a.above !== undefined || a.below !== undefined, 'an alert needs "above" or "below" (or both)')
+            .refine((a) => a.id === undefined || a.above === undefined || a.below === undefined, {
+              message: 'an alert with an "id" has one direction: write the "above" and the "below" threshold as two rules, each with its own id',
+              path: ['id'],
+            }),
         )
         .max(32)
         .default([])
-        .describe('Humidity thresholds raised from forecasts (gateway/forecast/alerts.ts); at most 32.'),
+        .superRefine((rules, ctx) => {
+          const dup = duplicateAlertId(rules);
+          if (dup) ctx.addIssue({ code: 'custom', path: [dup.index, 'id'], message: `alert "${dup.id}" is also named by forecast.alerts[${dup.other}] for the same sensor: give one of them another "id"` });
+        })
+        .describe('Humidity thresholds raised from forecasts (gateway/forecast/alerts.ts); at most 32. Each rule and direction is one alert, with its own MQTT topic and Home Assistant entity; alert names must be unique per sensor.'),
     })
     .prefault({})
     .describe('Local forecasting.'),

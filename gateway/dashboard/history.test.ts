@@ -1,6 +1,6 @@
 // The 24 h per-minute history (public/lib/history.js) on the server and in the page state.
 import { describe, expect, it } from 'vitest';
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { ForecastErrorReport } from '../forecast/forecast-log.ts';
 import { bucketMeans, emptyHistory, foldReadings, isHistory, trimHistory } from './public/lib/history.js';
 import { chartData } from './public/lib/series.js';
@@ -57,7 +57,7 @@ describe('page state with history', () => {
 
   it('takes the history, alert and forecast error from a snapshot and follows their deltas', () => {
     const state = createState();
-    const alert = { sensor: 'a', state: 'on', threshold: 70, direction: 'above', expected_at: null } as AlertPayload;
+    const alert = { sensor: 'a', state: 'on', threshold: 70, direction: 'above', expected_at: null } as SensorAlertPayload;
     const report: ForecastErrorReport = { sensor: 'a', window_s: 86_400, horizons: [{ horizon_s: 3600, mae: 0.5, n: 3 }], updated_at: 'x' };
     const history = bucketMeans([reading('a', T0 - 3 * 3_600_000, 40)]);
     applyMessage(state, { type: 'snapshot', gateway: gatewayInfo, links: [], sync: { backlog: 5 }, sensors: [{ sensorId: 'a', readings: [reading('a', T0, 50)], history, forecast: null, noForecast: null, source: null, alert, forecastError: null }] });

@@ -1,5 +1,5 @@
 import type { GatewayBus } from '../events.ts';
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { ForecastErrorReport } from '../forecast/forecast-log.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
 
@@ -8,7 +8,7 @@ export const DEFAULT_MAX_REMEMBERED_SENSORS = 1000;
 
 /** What a snapshot needs from events that have no DashboardData method. */
 export interface LatestView {
-  alert(sensorId: string): AlertPayload | null;
+  alert(sensorId: string): SensorAlertPayload | null;
   forecastError(sensorId: string): ForecastErrorReport | null;
   sync(): SyncStatus | null;
 }
@@ -21,10 +21,10 @@ export interface LatestView {
  * entry is forgotten first): a misbehaving ingest client inventing ids cannot grow it.
  */
 export class LatestEvents implements LatestView {
-  private readonly alerts = new Map<string, AlertPayload>();
+  private readonly alerts = new Map<string, SensorAlertPayload>();
   private readonly errors = new Map<string, ForecastErrorReport>();
   private lastSync: SyncStatus | null = null;
-  private readonly onAlert = (a: AlertPayload): void => remember(this.alerts, a.sensor, a, this.maxSensors);
+  private readonly onAlert = (a: SensorAlertPayload): void => remember(this.alerts, a.sensor, a, this.maxSensors);
   private readonly onError = (r: ForecastErrorReport): void => remember(this.errors, r.sensor, r, this.maxSensors);
   private readonly onSync = (s: SyncStatus): void => {
     this.lastSync = s;
@@ -42,7 +42,7 @@ export class LatestEvents implements LatestView {
     };
   }
 
-  alert(sensorId: string): AlertPayload | null {
+  alert(sensorId: string): SensorAlertPayload | null {
     return this.alerts.get(sensorId) ?? null;
   }
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../clock.ts';
 import { GatewayBus } from '../events.ts';
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { ForecastErrorReport } from '../forecast/forecast-log.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
 import { LatestEvents } from './latest.ts';
@@ -14,8 +14,8 @@ import type { ServerMessage } from './messages.ts';
 import { startDashboard, type RunningDashboard } from './server.ts';
 import { gatewayInfo, reading, T0 } from './test-helpers.ts';
 
-const alert = (sensor: string, state: 'on' | 'off'): AlertPayload => ({
-  sensor, state, threshold: 70, direction: 'above', expected_at: null, horizon_s: 3600, probability_min: 0.1,
+const alert = (sensor: string, state: 'on' | 'off'): SensorAlertPayload => ({
+  sensor, id: 'above-70', active: state === 'on' ? ['above-70'] : [], state, threshold: 70, direction: 'above', expected_at: null, horizon_s: 3600, probability_min: 0.1,
   hysteresis_rh: 2, model_version: 'm', forecast_base: 'b', since: 's',
 });
 const report = (sensor: string, mae: number): ForecastErrorReport => ({ sensor, window_s: 86_400, horizons: [{ horizon_s: 3600, mae, n: 1 }], updated_at: 'u' });
@@ -41,10 +41,10 @@ describe('LatestEvents', () => {
     const bus = new GatewayBus();
     const latest = new LatestEvents(2);
     const detach = latest.attach(bus);
-    bus.emit('alert', alert('a', 'on'));
-    bus.emit('alert', alert('b', 'on'));
-    bus.emit('alert', alert('a', 'off')); // a is now the newest
-    bus.emit('alert', alert('c', 'on')); // evicts b, the oldest
+    bus.emit('alert', alert('a', 'on'), []);
+    bus.emit('alert', alert('b', 'on'), []);
+    bus.emit('alert', alert('a', 'off'), []); // a is now the newest
+    bus.emit('alert', alert('c', 'on'), []); // evicts b, the oldest
     expect(latest.alert('a')?.state).toBe('off');
     expect(latest.alert('b')).toBeNull();
     expect(latest.alert('c')?.state).toBe('on');
@@ -81,7 +81,7 @@ describe('dashboard WebSocket with operator events', () => {
     await first.next(1);
     expect(first.got[0]).toMatchObject({ type: 'snapshot', sync: null, sensors: [{ sensorId: 'a', alert: null, forecastError: null }] });
 
-    bus.emit('alert', alert('a', 'on'));
+    bus.emit('alert', alert('a', 'on'), []);
     bus.emit('forecastError', report('a', 1.25));
     bus.emit('sync', sync(42));
     await first.next(4);

@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { GatewayBus } from '../events.ts';
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { ForecastErrorReport } from '../forecast/forecast-log.ts';
 import type { NoForecast } from '../forecast/forecaster.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
@@ -73,7 +73,7 @@ export class LiveHub {
   private readonly onNoForecast = (info: NoForecast): void => this.broadcast({ type: 'noForecast', info });
   private readonly onLink = (source: string, state: LinkState, detail: string): void =>
     this.broadcast({ type: 'link', source, state, detail });
-  private readonly onAlert = (alert: AlertPayload): void => this.broadcast({ type: 'alert', alert });
+  private readonly onAlert = (alert: SensorAlertPayload): void => this.broadcast({ type: 'alert', alert });
   private readonly onForecastError = (report: ForecastErrorReport): void => this.broadcast({ type: 'forecastError', report });
   private readonly onSync = (status: SyncStatus): void => this.broadcast({ type: 'sync', status });
 

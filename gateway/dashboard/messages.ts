@@ -1,4 +1,4 @@
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { ForecastErrorReport } from '../forecast/forecast-log.ts';
 import type { NoForecast } from '../forecast/forecaster.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
@@ -23,8 +23,8 @@ export type ServerMessage =
   | { type: 'forecast'; forecast: Forecast }
   | { type: 'noForecast'; info: NoForecast }
   | { type: 'link'; source: string; state: LinkState; detail: string }
-  /** A threshold alert changed state (on or off); the bus's `alert` event. */
-  | { type: 'alert'; alert: AlertPayload }
+  /** A sensor's threshold alerts changed: their combined state (on while any is on, `active` lists them); the bus's `alert` event. */
+  | { type: 'alert'; alert: SensorAlertPayload }
   /** New rolling forecast error of one sensor; the bus's `forecastError` event. */
   | { type: 'forecastError'; report: ForecastErrorReport }
   /** The sync uplink's status changed; the bus's `sync` event. */
@@ -55,7 +55,7 @@ export interface SensorSnapshot {
   /** Per-minute means of the readings before `readings`' window, back to 24 h ago (public/lib/history.js). */
   history: MinuteHistory;
   /** The sensor's latest alert state (on or off) since the dashboard started, or null. */
-  alert: AlertPayload | null;
+  alert: SensorAlertPayload | null;
   /** The sensor's latest rolling forecast error since the dashboard started, or null. */
   forecastError: ForecastErrorReport | null;
 }

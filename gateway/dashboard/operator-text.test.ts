@@ -1,13 +1,13 @@
 // Texts of the operator figures on the page (public/lib/operator.js, public/lib/status.js).
 import { describe, expect, it } from 'vitest';
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
 import { alertText, errorText, modelText, syncText } from './public/lib/operator.js';
 import { statusText } from './public/lib/status.js';
 
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
-const alert: AlertPayload = {
-  sensor: 'a', state: 'on', threshold: 70, direction: 'above', expected_at: '2026-01-01T14:30:00.000Z', horizon_s: 7200,
+const alert: SensorAlertPayload = {
+  sensor: 'a', id: 'above-70', active: ['above-70'], state: 'on', threshold: 70, direction: 'above', expected_at: '2026-01-01T14:30:00.000Z', horizon_s: 7200,
   probability_min: 0.1, hysteresis_rh: 2, model_version: 'm1', forecast_base: '2026-01-01T12:00:00.000Z', since: '2026-01-01T12:00:01.000Z',
 };
 
@@ -18,6 +18,9 @@ describe('alertText', () => {
   });
   it('says "possible within" when only the interval reaches the threshold', () => {
     expect(alertText({ ...alert, expected_at: null }, hhmm)).toBe('above 70 %RH possible within 2 h');
+  });
+  it('shows the lead alert and counts the other alerts that are on', () => {
+    expect(alertText({ ...alert, active: ['above-70', 'below-30', 'damp'] }, hhmm)).toBe('above 70 %RH expected 14:30 (+2 more)');
   });
   it('shows nothing for an alert that is off or missing', () => {
     expect(alertText({ ...alert, state: 'off' }, hhmm)).toBeNull();

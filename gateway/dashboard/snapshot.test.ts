@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertPayload } from '../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
 import { MemoryDashboardData } from './memory-data.ts';
 import { buildSnapshot, thin } from './snapshot.ts';
@@ -108,7 +108,7 @@ describe('buildSnapshot over 24 h', () => {
   it('includes the latest alert, forecast error and sync status it is given', () => {
     const data = new MemoryDashboardData(gatewayInfo);
     data.addReading(reading('a', T0, 50));
-    const alert = { sensor: 'a', state: 'on' } as AlertPayload;
+    const alert = { sensor: 'a', state: 'on' } as SensorAlertPayload;
     const report = { sensor: 'a', window_s: 86_400, horizons: [], updated_at: 'x' };
     const sync = { backlog: 3 } as SyncStatus;
     const snap = buildSnapshot(data, T0, limits, { alert: (id) => (id === 'a' ? alert : null), forecastError: () => report, sync: () => sync });

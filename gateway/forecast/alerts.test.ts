@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { GatewayBus } from '../events.ts';
 import type { Forecast } from '../types.ts';
-import { AlertEvaluator, wireAlerts } from './alerts.ts';
-import type { AlertPayload, AlertRule } from './alerts.ts';
+import { AlertEvaluator, alertsFor, duplicateAlertId, wireAlerts } from './alerts.ts';
+import type { AlertPayload, AlertRule, SensorAlertPayload } from './alerts.ts';
 
 const BASE = Date.UTC(2026, 0, 1, 12, 0);
 
@@ -20,15 +20,20 @@ function forecast(rh: number[], halfWidth = 1, sensorId = 'cellar'): Forecast {
 }
 
 function evaluator(rules: AlertRule[], clock = new ManualClock(BASE)): AlertEvaluator {
-  return new AlertEvaluator({ rules, clock, intervalLevel: 0.8 });
+  return new AlertEvaluator({ rules, clock, intervalLevel: () => 0.8 });
+}
+
+/** The alerts one forecast changed (none: []). */
+function changed(ev: AlertEvaluator, f: Forecast, lastRh?: number): AlertPayload[] {
+  return ev.evaluate(f, lastRh)?.alerts ?? [];
 }
 
 describe('AlertEvaluator', () => {
   it('raises when the upper bound reaches the threshold, with the interpolated point crossing', () => {
     const ev = evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]);
-    const [a, ...rest] = ev.evaluate(forecast([66, 67, 68, 69, 71, 72]), 65);
+    const [a, ...rest] = changed(ev, forecast([66, 67, 68, 69, 71, 72]), 65);
     expect(rest).toEqual([]);
-    expect(a).toMatchObject({ sensor: 'cellar', state: 'on', threshold: 70, direction: 'above', probability_min: 0.1, model_version: 'test-v1' });
+    expect(a).toMatchObject({ sensor: 'cellar', id: 'above-70', state: 'on', threshold: 70, direction: 'above', probability_min: 0.1, model_version: 'test-v1' });
     // upper = point + 1 reaches 70 first at 4 h (69 + 1).
     expect(a?.horizon_s).toBe(4 * 3600);
     // point crosses 70 halfway between 4 h (69) and 5 h (71).
@@ -37,39 +42,39 @@ describe('AlertEvaluator', () => {
 
   it('stays off (and silent) while the interval stays below the threshold', () => {
     const ev = evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]);
-    expect(ev.evaluate(forecast([60, 61, 62, 63, 64, 65]))).toEqual([]);
-    expect(ev.evaluate(forecast([60, 61, 62, 63, 64, 68.9]))).toEqual([]);
+    expect(ev.evaluate(forecast([60, 61, 62, 63, 64, 65]))).toBeNull();
+    expect(ev.evaluate(forecast([60, 61, 62, 63, 64, 68.9]))).toBeNull();
   });
 
   it('raises on the interval alone with expected_at null when the point forecast never crosses', () => {
     const ev = evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]);
-    const [a] = ev.evaluate(forecast([66, 67, 68, 69, 69, 69], 1.5));
+    const [a] = changed(ev, forecast([66, 67, 68, 69, 69, 69], 1.5));
     expect(a).toMatchObject({ state: 'on', horizon_s: 4 * 3600, expected_at: null });
   });
 
   it('clears only once the bound is hysteresisRh below the threshold, and stamps since with the clock', () => {
     const clock = new ManualClock(BASE);
     const ev = evaluator([{ sensor: 'cellar', above: 70, hysteresisRh: 2 }], clock);
-    expect(ev.evaluate(forecast([69.5, 70.5, 70.5, 70.5, 70.5, 70.5]))[0]?.state).toBe('on');
+    expect(changed(ev, forecast([69.5, 70.5, 70.5, 70.5, 70.5, 70.5]))[0]?.state).toBe('on');
     clock.advance(600_000);
     // Upper bound 68.5 is below 70 but within hysteresisRh (2) of it: the alert holds.
-    const held = ev.evaluate(forecast([67.5, 67.5, 67.5, 67.5, 67.5, 67.5]));
+    const held = changed(ev, forecast([67.5, 67.5, 67.5, 67.5, 67.5, 67.5]));
     expect(held).toHaveLength(1); // still on, but the point forecast no longer crosses
     expect(held[0]).toMatchObject({ state: 'on', expected_at: null, since: new Date(BASE).toISOString() });
-    expect(ev.evaluate(forecast([67.5, 67.5, 67.5, 67.5, 67.5, 67.5]))).toEqual([]);
+    expect(ev.evaluate(forecast([67.5, 67.5, 67.5, 67.5, 67.5, 67.5]))).toBeNull();
     clock.advance(600_000);
-    const [off] = ev.evaluate(forecast([66.9, 66.9, 66.9, 66.9, 66.9, 66.9]));
+    const [off] = changed(ev, forecast([66.9, 66.9, 66.9, 66.9, 66.9, 66.9]));
     expect(off).toMatchObject({ state: 'off', horizon_s: null, expected_at: null, since: new Date(BASE + 1_200_000).toISOString() });
-    expect(ev.evaluate(forecast([66.9, 66.9, 66.9, 66.9, 66.9, 66.9]))).toEqual([]);
+    expect(ev.evaluate(forecast([66.9, 66.9, 66.9, 66.9, 66.9, 66.9]))).toBeNull();
   });
 
   it('handles below thresholds with the lower bound, and a value already beyond at the base time', () => {
     const ev = evaluator([{ sensor: '*', below: 35, hysteresisRh: 2 }]);
-    const [a] = ev.evaluate(forecast([36, 35.5, 34, 33, 33, 33]), 37);
+    const [a] = changed(ev, forecast([36, 35.5, 34, 33, 33, 33]), 37);
     expect(a).toMatchObject({ state: 'on', direction: 'below', threshold: 35, horizon_s: 3600 });
     expect(a?.expected_at).toBe(new Date(BASE + 2 * 3600_000 + (0.5 / 1.5) * 3600_000).toISOString());
     const ev2 = evaluator([{ sensor: '*', below: 35, hysteresisRh: 2 }]);
-    expect(ev2.evaluate(forecast([34, 34, 34, 34, 34, 34]), 34.5)[0]?.expected_at).toBe(new Date(BASE).toISOString());
+    expect(changed(ev2, forecast([34, 34, 34, 34, 34, 34]), 34.5)[0]?.expected_at).toBe(new Date(BASE).toISOString());
   });
 
   it('applies rules per sensor and keeps separate state per sensor and direction', () => {
@@ -77,24 +82,76 @@ describe('AlertEvaluator', () => {
       { sensor: 'bath', above: 80, hysteresisRh: 2 },
       { sensor: '*', above: 70, below: 30, hysteresisRh: 1 },
     ]);
-    const cellar = ev.evaluate(forecast([75, 75, 75, 75, 75, 75], 1, 'cellar'));
+    const cellar = changed(ev, forecast([75, 75, 75, 75, 75, 75], 1, 'cellar'));
     expect(cellar.map((a) => [a.sensor, a.threshold, a.direction])).toEqual([['cellar', 70, 'above']]);
-    const bath = ev.evaluate(forecast([85, 85, 85, 85, 85, 85], 1, 'bath'));
+    const bath = changed(ev, forecast([85, 85, 85, 85, 85, 85], 1, 'bath'));
     expect(bath.map((a) => [a.sensor, a.threshold])).toEqual([['bath', 80], ['bath', 70]]);
-    const lowCellar = ev.evaluate(forecast([29, 29, 29, 29, 29, 29], 1, 'cellar'));
+    const lowCellar = changed(ev, forecast([29, 29, 29, 29, 29, 29], 1, 'cellar'));
     expect(lowCellar.map((a) => [a.state, a.direction])).toEqual([['off', 'above'], ['on', 'below']]);
   });
 
   it('emits alert events on the bus for forecasts until unsubscribed', () => {
     const bus = new GatewayBus();
-    const seen: AlertPayload[] = [];
-    bus.on('alert', (a) => seen.push(a));
+    const seen: Array<[SensorAlertPayload, readonly AlertPayload[]]> = [];
+    bus.on('alert', (combined, alerts) => seen.push([combined, alerts]));
     const stop = wireAlerts(bus, evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]), () => 68);
     bus.emit('forecast', forecast([69, 71, 72, 72, 72, 72]));
-    expect(seen.map((a) => a.state)).toEqual(['on']);
-    expect(seen[0]?.expected_at).toBe(new Date(BASE + 1.5 * 3600_000).toISOString());
+    expect(seen.map(([c, alerts]) => [c.state, c.active, alerts.map((a) => a.id)])).toEqual([['on', ['above-70'], ['above-70']]]);
+    expect(seen[0]?.[0].expected_at).toBe(new Date(BASE + 1.5 * 3600_000).toISOString());
     stop();
     bus.emit('forecast', forecast([50, 50, 50, 50, 50, 50]));
     expect(seen).toHaveLength(1);
+  });
+
+  it('keeps one state per rule: a rule clearing does not clear the sensor while another is on', () => {
+    const clock = new ManualClock(BASE);
+    const ev = evaluator([
+      { sensor: '*', above: 70, hysteresisRh: 2 },
+      { sensor: 'cellar', id: 'very-damp', above: 80, hysteresisRh: 2 },
+    ], clock);
+    const both = ev.evaluate(forecast([85, 85, 85, 85, 85, 85]));
+    expect(both?.alerts.map((a) => [a.id, a.state])).toEqual([['above-70', 'on'], ['very-damp', 'on']]);
+    expect(both?.sensor).toMatchObject({ state: 'on', active: ['above-70', 'very-damp'], since: new Date(BASE).toISOString() });
+    clock.advance(600_000);
+    // 75 ± 1: "very-damp" (80) clears, "above-70" stays on unchanged: only the clearing is an
+    // alert update, and the sensor's combined state stays on.
+    const one = ev.evaluate(forecast([75, 75, 75, 75, 75, 75]));
+    expect(one?.alerts.map((a) => [a.id, a.state])).toEqual([['very-damp', 'off']]);
+    expect(one?.sensor).toMatchObject({ state: 'on', active: ['above-70'], id: 'above-70', threshold: 70, since: new Date(BASE).toISOString() });
+    clock.advance(600_000);
+    const none = ev.evaluate(forecast([60, 60, 60, 60, 60, 60]));
+    expect(none?.alerts.map((a) => [a.id, a.state])).toEqual([['above-70', 'off']]);
+    expect(none?.sensor).toMatchObject({ state: 'off', active: [], id: 'above-70', since: new Date(BASE + 1_200_000).toISOString() });
+  });
+
+  it('leads the combined payload with the alert that crosses first, and keeps above and below apart', () => {
+    const ev = evaluator([{ sensor: '*', above: 70, below: 30, hysteresisRh: 2 }, { sensor: '*', above: 60, hysteresisRh: 2 }]);
+    // 55 now, 65 at 2 h, 75 from 3 h: above-60 crosses at 1 h (upper 61), above-70 at 3 h.
+    const up = ev.evaluate(forecast([60, 65, 75, 75, 75, 75]));
+    expect(up?.sensor).toMatchObject({ state: 'on', id: 'above-60', horizon_s: 3600, active: ['above-70', 'above-60'] });
+    expect(up?.alerts.map((a) => a.id)).toEqual(['above-70', 'above-60']);
+  });
+
+  it('reads the interval level at each evaluation, so probability_min follows a new model', () => {
+    let level = 0.8;
+    const ev = new AlertEvaluator({ rules: [{ sensor: '*', above: 70, hysteresisRh: 2 }], clock: new ManualClock(BASE), intervalLevel: () => level });
+    expect(changed(ev, forecast([75, 75, 75, 75, 75, 75]))[0]?.probability_min).toBe(0.1);
+    level = 0.9;
+    expect(changed(ev, forecast([69, 75, 75, 75, 75, 75]))[0]?.probability_min).toBe(0.05);
+  });
+
+  it('names alerts by id or by direction and threshold, and refuses two alerts of one name on a sensor', () => {
+    const rules: AlertRule[] = [
+      { sensor: '*', above: 70.5, below: 30, hysteresisRh: 2 },
+      { sensor: 'bath', id: 'shower', above: 90, hysteresisRh: 2 },
+    ];
+    expect(alertsFor(rules, 'bath').map((a) => a.id)).toEqual(['above-70_5', 'below-30', 'shower']);
+    expect(alertsFor(rules, 'cellar').map((a) => a.id)).toEqual(['above-70_5', 'below-30']);
+    expect(duplicateAlertId(rules)).toBeNull();
+    // Same default name on different sensors is fine; on an overlapping sensor it is not.
+    expect(duplicateAlertId([{ sensor: 'a', above: 70, hysteresisRh: 2 }, { sensor: 'b', above: 70, hysteresisRh: 1 }])).toBeNull();
+    const clash: AlertRule[] = [...rules, { sensor: 'bath', above: 70.5, hysteresisRh: 1 }];
+    expect(duplicateAlertId(clash)).toEqual({ index: 2, id: 'above-70_5', other: 0 });
+    expect(() => evaluator(clash)).toThrow(/rules 0 and 2 both name an alert "above-70_5"/);
   });
 });

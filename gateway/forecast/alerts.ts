@@ -19,12 +19,19 @@ import type { Forecast } from '../types.ts';
  * the base time when the caller knows it); null when the point forecast stays on the safe
  * side although the interval reaches the threshold (possible, not expected).
  *
+ * Each (rule, direction) is one alert with its own state, its own retained topic
+ * `<prefix>/<sensor>/alert/<id>` and its own Home Assistant binary_sensor, so two rules never
+ * overwrite each other; `<prefix>/<sensor>/alert` carries their combination (on while any is
+ * on: SensorAlertPayload), as it did when a sensor had one rule.
+ *
  * Alerts are re-evaluated on forecasts only: when the gateway refuses to forecast (gaps,
  * stuck sensor), an alert keeps its last state rather than clearing on missing evidence.
  */
 
 /** One configured threshold (config `forecast.alerts[]`). */
 export interface AlertRule {
+  /** Names the rule's alert (a rule with an id has one direction). Default `<direction>-<threshold>`, e.g. `above-70`. */
+  id?: string | undefined;
   /** Sensor id, or "*" for every sensor. */
   sensor: string;
   /** Alert when humidity is likely to reach or exceed this, %RH. */
@@ -37,9 +44,22 @@ export interface AlertRule {
 
 export type AlertDirection = 'above' | 'below';
 
-/** Published on the bus (`alert`) and on MQTT `<prefix>/<sensor>/alert` (retained). */
+/** Alert ids are MQTT topic levels and parts of Home Assistant object ids. */
+export const ALERT_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** One alert: a rule's threshold in one direction. A sensor has one alert per (matching rule, direction). */
+export interface AlertDef {
+  id: string;
+  threshold: number;
+  direction: AlertDirection;
+  hysteresisRh: number;
+}
+
+/** One alert of one sensor: bus `alert` (second argument) and MQTT `<prefix>/<sensor>/alert/<id>` (retained). */
 export interface AlertPayload {
   sensor: string;
+  /** The alert's id (AlertDef.id): the last level of its topic. */
+  id: string;
   state: 'on' | 'off';
   threshold: number;
   direction: AlertDirection;
@@ -57,94 +77,160 @@ export interface AlertPayload {
   since: string;
 }
 
-export interface AlertEvaluatorOptions {
-  rules: AlertRule[];
-  clock: Clock;
-  /** Central interval level of the model (ModelInfo.intervalLevel), e.g. 0.8. */
-  intervalLevel: number;
+/**
+ * Every alert of one sensor combined: bus `alert` (first argument), the dashboard and MQTT
+ * `<prefix>/<sensor>/alert` (retained). `state` is on while any alert is on, `since` is when
+ * that combined state was entered, `active` lists the ids of the alerts that are on (config
+ * order). The other fields are the lead alert's: the active one whose bound crosses first
+ * (smallest horizon_s, config order on ties), or when all are off the one that just cleared.
+ * With one rule this is exactly that rule's payload plus `active`.
+ */
+export interface SensorAlertPayload extends AlertPayload {
+  active: string[];
 }
 
-interface Check {
-  threshold: number;
-  direction: AlertDirection;
-  hysteresisRh: number;
+/** What one forecast changed: the sensor's combined state and the alerts whose payload changed. */
+export interface AlertUpdate {
+  sensor: SensorAlertPayload;
+  alerts: AlertPayload[];
+}
+
+export interface AlertEvaluatorOptions {
+  /** Alert ids must be unique per sensor (duplicateAlertId; the config schema checks it). */
+  rules: AlertRule[];
+  clock: Clock;
+  /**
+   * Central interval level of the model forecasting now (ModelInfo.intervalLevel, e.g. 0.8).
+   * Read at every evaluation, so a model promoted at runtime is followed at once.
+   */
+  intervalLevel: () => number;
 }
 
 interface State {
   on: boolean;
   sinceMs: number;
-  expectedAt: string | null;
-  horizonS: number | null;
+  /** The payload last emitted; null while the alert has never been raised. */
+  payload: AlertPayload | null;
+}
+
+/** The default id of a rule's alert in one direction: `above-70`, `below-30_5`. */
+export function defaultAlertId(direction: AlertDirection, threshold: number): string {
+  return `${direction}-${String(threshold).replace('.', '_')}`;
+}
+
+/** The alerts of one rule, `above` first. */
+export function alertsOfRule(rule: AlertRule): AlertDef[] {
+  const out: AlertDef[] = [];
+  for (const direction of ['above', 'below'] as const) {
+    const threshold = rule[direction];
+    if (threshold !== undefined) out.push({ id: rule.id ?? defaultAlertId(direction, threshold), threshold, direction, hysteresisRh: rule.hysteresisRh });
+  }
+  return out;
+}
+
+/** The alerts that apply to a sensor, in config order (what gets a topic and an HA entity). */
+export function alertsFor(rules: readonly AlertRule[], sensorId: string): AlertDef[] {
+  return rules.filter((r) => r.sensor === '*' || r.sensor === sensorId).flatMap(alertsOfRule);
+}
+
+/**
+ * The first alert id that two rules applying to the same sensor share (a "*" rule applies to
+ * every sensor), as { index, id, other } (rule indexes), or null when ids are unique per sensor.
+ */
+export function duplicateAlertId(rules: readonly AlertRule[]): { index: number; id: string; other: number } | null {
+  for (let i = 0; i < rules.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [rules[i]!, rules[j]!];
+      if (a.sensor !== '*' && b.sensor !== '*' && a.sensor !== b.sensor) continue;
+      const taken = new Set(alertsOfRule(b).map((d) => d.id));
+      const id = alertsOfRule(a).find((d) => taken.has(d.id))?.id;
+      if (id !== undefined) return { index: i, id, other: j };
+    }
+  }
+  return null;
 }
 
 /**
  * Pure alert state machine: feed it forecasts, it returns the alert payloads to publish.
- * State is one entry per (sensor, rule, direction), so it is bounded by sensors x rules (both
- * bounded by the config schema). It emits when a state changes, and while on when the
- * expected time or the crossing horizon moved, so the retained message stays current.
+ * State is one entry per (sensor, alert) plus one combined entry per sensor, so it is bounded
+ * by sensors x rules (rules are bounded by the config schema). It emits when a state changes,
+ * and while on when the expected time or the crossing horizon moved, so the retained message
+ * stays current.
  */
 export class AlertEvaluator {
   private readonly states = new Map<string, State>();
+  private readonly combined = new Map<string, { on: boolean; sinceMs: number }>();
 
-  constructor(private readonly opts: AlertEvaluatorOptions) {}
-
-  /** `lastRh`: the sensor's value at the forecast's base time, if known (improves expected_at). */
-  evaluate(forecast: Forecast, lastRh?: number): AlertPayload[] {
-    const out: AlertPayload[] = [];
-    this.opts.rules.forEach((rule, index) => {
-      if (rule.sensor !== '*' && rule.sensor !== forecast.sensorId) return;
-      for (const check of checksOf(rule)) {
-        const key = `${forecast.sensorId}\u0000${index}\u0000${check.direction}`;
-        const payload = this.step(key, check, forecast, lastRh);
-        if (payload) out.push(payload);
-      }
-    });
-    return out;
+  constructor(private readonly opts: AlertEvaluatorOptions) {
+    const dup = duplicateAlertId(opts.rules);
+    if (dup) throw new RangeError(`alert rules ${dup.other} and ${dup.index} both name an alert "${dup.id}" of the same sensor; give one an id`);
   }
 
-  private step(key: string, check: Check, f: Forecast, lastRh: number | undefined): AlertPayload | null {
+  /** `lastRh`: the sensor's value at the forecast's base time, if known (improves expected_at). Null when nothing changed. */
+  evaluate(forecast: Forecast, lastRh?: number): AlertUpdate | null {
+    const defs = alertsFor(this.opts.rules, forecast.sensorId);
+    const alerts: AlertPayload[] = [];
+    for (const def of defs) {
+      const payload = this.step(def, forecast, lastRh);
+      if (payload) alerts.push(payload);
+    }
+    return alerts.length === 0 ? null : { sensor: this.combine(forecast.sensorId, defs, alerts), alerts };
+  }
+
+  private step(def: AlertDef, f: Forecast, lastRh: number | undefined): AlertPayload | null {
+    const key = stateKey(f.sensorId, def.id);
     const prev = this.states.get(key);
     const wasOn = prev?.on ?? false;
-    const raiseAt = firstBoundCrossing(f, check, 0);
+    const raiseAt = firstBoundCrossing(f, def, 0);
     // While on, the alert holds as long as a bound is within the hysteresis margin.
-    const holdAt = wasOn ? firstBoundCrossing(f, check, check.hysteresisRh) : null;
+    const holdAt = wasOn ? firstBoundCrossing(f, def, def.hysteresisRh) : null;
     const on = raiseAt !== null || holdAt !== null;
     const horizonS = on ? (raiseAt ?? holdAt) : null;
-    const expectedAt = on ? pointCrossing(f, check, lastRh) : null;
+    const expectedAt = on ? pointCrossing(f, def, lastRh) : null;
     if (prev === undefined && !on) {
       // Never raised: nothing to clear, and no retained "off" noise for every sensor.
-      this.states.set(key, { on: false, sinceMs: this.opts.clock.now(), expectedAt: null, horizonS: null });
+      this.states.set(key, { on: false, sinceMs: this.opts.clock.now(), payload: null });
       return null;
     }
     const changed = prev === undefined || on !== wasOn;
-    if (!changed && !(on && (expectedAt !== prev.expectedAt || horizonS !== prev.horizonS))) return null;
+    if (!changed && !(on && (expectedAt !== prev.payload?.expected_at || horizonS !== prev.payload?.horizon_s))) return null;
     const sinceMs = changed ? this.opts.clock.now() : prev.sinceMs;
-    this.states.set(key, { on, sinceMs, expectedAt, horizonS });
-    return {
+    const payload: AlertPayload = {
       sensor: f.sensorId,
+      id: def.id,
       state: on ? 'on' : 'off',
-      threshold: check.threshold,
-      direction: check.direction,
+      threshold: def.threshold,
+      direction: def.direction,
       expected_at: expectedAt,
       horizon_s: horizonS,
-      probability_min: round4((1 - this.opts.intervalLevel) / 2),
-      hysteresis_rh: check.hysteresisRh,
+      probability_min: round4((1 - this.opts.intervalLevel()) / 2),
+      hysteresis_rh: def.hysteresisRh,
       model_version: f.modelVersion,
       forecast_base: new Date(f.baseTimeMs).toISOString(),
       since: new Date(sinceMs).toISOString(),
     };
+    this.states.set(key, { on, sinceMs, payload });
+    return payload;
+  }
+
+  /** The sensor's combined payload after `changed` (non-empty) were emitted (SensorAlertPayload). */
+  private combine(sensorId: string, defs: AlertDef[], changed: AlertPayload[]): SensorAlertPayload {
+    const active = defs.map((d) => this.states.get(stateKey(sensorId, d.id))?.payload).filter((p): p is AlertPayload => p?.state === 'on');
+    const lead = active.reduce<AlertPayload | null>((best, p) => (best === null || p.horizon_s! < best.horizon_s! ? p : best), null) ?? changed[0]!;
+    const on = active.length > 0;
+    const prev = this.combined.get(sensorId);
+    const sinceMs = prev?.on === on ? prev.sinceMs : this.opts.clock.now();
+    this.combined.set(sensorId, { on, sinceMs });
+    return { ...lead, state: on ? 'on' : 'off', since: new Date(sinceMs).toISOString(), active: active.map((p) => p.id) };
   }
 }
 
-function checksOf(rule: AlertRule): Check[] {
-  const out: Check[] = [];
-  if (rule.above !== undefined) out.push({ threshold: rule.above, direction: 'above', hysteresisRh: rule.hysteresisRh });
-  if (rule.below !== undefined) out.push({ threshold: rule.below, direction: 'below', hysteresisRh: rule.hysteresisRh });
-  return out;
+function stateKey(sensorId: string, alertId: string): string {
+  return `${sensorId}\u0000${alertId}`;
 }
 
 /** First horizon whose interval bound reaches the threshold moved `marginRh` toward safety. */
-function firstBoundCrossing(f: Forecast, c: Check, marginRh: number): number | null {
+function firstBoundCrossing(f: Forecast, c: AlertDef, marginRh: number): number | null {
   for (const p of f.points) {
     if (c.direction === 'above' ? p.upper >= c.threshold - marginRh : p.lower <= c.threshold + marginRh) return p.horizonS;
   }
@@ -152,7 +238,7 @@ function firstBoundCrossing(f: Forecast, c: Check, marginRh: number): number | n
 }
 
 /** ISO time the point forecast first reaches the threshold, linearly interpolated. */
-function pointCrossing(f: Forecast, c: Check, lastRh: number | undefined): string | null {
+function pointCrossing(f: Forecast, c: AlertDef, lastRh: number | undefined): string | null {
   const beyond = (rh: number): boolean => (c.direction === 'above' ? rh >= c.threshold : rh <= c.threshold);
   let prevS = 0;
   let prevRh = lastRh;
@@ -174,12 +260,15 @@ function round4(v: number): number {
 }
 
 /**
- * Wires an evaluator to the bus: every `forecast` is evaluated and each resulting payload is
- * emitted as `alert`. Returns the unsubscribe function (call it on stop).
+ * Wires an evaluator to the bus: every `forecast` is evaluated and each update is emitted as
+ * `alert` (combined payload, changed alerts). `lastRh` gives the sensor's value at the
+ * forecast's base time (start-alerts.ts reads it from the store). Returns the unsubscribe
+ * function (call it on stop).
  */
-export function wireAlerts(bus: GatewayBus, evaluator: AlertEvaluator, lastRh: (sensorId: string) => number | undefined = () => undefined): () => void {
+export function wireAlerts(bus: GatewayBus, evaluator: AlertEvaluator, lastRh: (f: Forecast) => number | undefined): () => void {
   const onForecast = (f: Forecast): void => {
-    for (const payload of evaluator.evaluate(f, lastRh(f.sensorId))) bus.emit('alert', payload);
+    const update = evaluator.evaluate(f, lastRh(f));
+    if (update) bus.emit('alert', update.sensor, update.alerts);
   };
   bus.on('forecast', onForecast);
   return () => {

@@ -119,7 +119,8 @@ export class SensorCard {
     const text = alertText(alert, (ms) => timeOf(ms).slice(0, 5));
     el.hidden = text === null;
     el.textContent = text === null ? '' : `⚠ ${text}`;
-    el.title = text === null ? '' : `forecast alert (model ${alert.model_version}, P ≥ ${Math.round(alert.probability_min * 100)} %) since ${alert.since}`;
+    const active = Array.isArray(alert?.active) ? `; on: ${alert.active.join(', ')}` : '';
+    el.title = text === null ? '' : `forecast alert (model ${alert.model_version}, P ≥ ${Math.round(alert.probability_min * 100)} %) since ${alert.since}${active}`;
   }
 
   renderNow(readings) {

@@ -6,9 +6,17 @@ export const ERROR_HORIZONS_S = [3600, 21_600];
 
 const defaultTime = (ms) => new Date(ms).toISOString().slice(11, 16);
 
-/** "above 70 %RH expected 14:30"; null when there is no alert or it is off. */
+/**
+ * "above 70 %RH expected 14:30" for the sensor's combined alert (its lead alert, the first to
+ * cross), "... (+1 more)" when more of its alerts are on; null when there is none or it is off.
+ */
 export function alertText(alert, fmtTime = defaultTime) {
   if (typeof alert !== 'object' || alert === null || alert.state !== 'on') return null;
+  const more = Array.isArray(alert.active) && alert.active.length > 1 ? ` (+${alert.active.length - 1} more)` : '';
+  return `${leadText(alert, fmtTime)}${more}`;
+}
+
+function leadText(alert, fmtTime) {
   const threshold = `${alert.direction} ${alert.threshold} %RH`;
   const at = typeof alert.expected_at === 'string' ? Date.parse(alert.expected_at) : NaN;
   if (Number.isFinite(at)) return `${threshold} expected ${fmtTime(at)}`;

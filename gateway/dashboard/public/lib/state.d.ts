@@ -1,7 +1,7 @@
 // Types of state.js for the TypeScript tests.
 import type { NoForecast } from '../../../forecast/forecaster.ts';
 import type { Forecast, LinkState, Reading } from '../../../types.ts';
-import type { AlertPayload } from '../../../forecast/alerts.ts';
+import type { SensorAlertPayload } from '../../../forecast/alerts.ts';
 import type { ForecastErrorReport } from '../../../forecast/forecast-log.ts';
 import type { SyncStatus } from '../../../sync/sync-types.ts';
 import type { GatewayInfo, MinuteHistory } from '../../messages.ts';
@@ -14,7 +14,7 @@ export interface SensorState {
   readings: Reading[];
   /** Per-minute means before `readings`, 24 h at most. */
   history: MinuteHistory;
-  alert: AlertPayload | null;
+  alert: SensorAlertPayload | null;
   forecastError: ForecastErrorReport | null;
   forecast: Forecast | null;
   noForecast: NoForecast | null;
