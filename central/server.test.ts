@@ -101,4 +101,72 @@ describe('central HTTP API', () => {
     expect(res.statusCode).toBe(201);
     expect(await storage.reports('gw1', 10)).toMatchObject([{ kind: 'rollout', modelVersion: 'v2', outcome: 'rolled_back_nan' }]);
   });
+
+  describe('accuracy reports', () => {
+    const accuracy = (sensorId: string, mae: number) => ({
+      sensorId,
+      windowS: 86_400,
+      horizons: [
+        { horizonS: 600, mae, n: 144, coverage: 0.8, bandScale: { lower: 1.1, upper: 0.9, updates: 200 } },
+        { horizonS: 3600, mae: mae * 2, n: 140 },
+      ],
+    });
+    const report = (token: string, payload: unknown) => app.inject({ method: 'POST', url: '/v1/reports', headers: { authorization: `Bearer ${token}` }, payload: payload as Record<string, unknown> });
+    const list = (query: string, token = ADMIN) => app.inject({ method: 'GET', url: `/v1/accuracy${query}`, headers: { authorization: `Bearer ${token}` } });
+
+    it('keeps a gateway\'s live accuracy per sensor and model and lists it to the admin, filtered, newest first', async () => {
+      const t1 = await register('gw1');
+      const t2 = await register('gw2');
+      expect((await report(t1, { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy: accuracy('s1', 0.2), atMs: 1000 })).statusCode).toBe(201);
+      expect((await report(t1, { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy: accuracy('s2', 0.3), atMs: 2000 })).statusCode).toBe(201);
+      expect((await report(t2, { kind: 'accuracy', modelVersion: 'v2', outcome: 'live', accuracy: accuracy('s1', 0.4), atMs: 3000 })).statusCode).toBe(201);
+      await report(t1, { kind: 'rollout', modelVersion: 'v2', outcome: 'promoted' });
+
+      const all = await list('');
+      expect(all.statusCode).toBe(200);
+      expect(all.json<{ reports: unknown[] }>().reports).toEqual([
+        { id: 3, gatewayId: 'gw2', modelVersion: 'v2', atMs: 3000, ...accuracy('s1', 0.4) },
+        { id: 2, gatewayId: 'gw1', modelVersion: 'v1', atMs: 2000, ...accuracy('s2', 0.3) },
+        { id: 1, gatewayId: 'gw1', modelVersion: 'v1', atMs: 1000, ...accuracy('s1', 0.2) },
+      ]);
+      const ids = async (q: string): Promise<number[]> => (await list(q)).json<{ reports: Array<{ id: number }> }>().reports.map((r) => r.id);
+      expect(await ids('?gateway=gw1')).toEqual([2, 1]);
+      expect(await ids('?gateway=gw1&sensor=s1')).toEqual([1]);
+      expect(await ids('?sensor=s1&model=v2')).toEqual([3]);
+      expect(await ids('?limit=1')).toEqual([3]);
+      expect((await list('', t1)).statusCode).toBe(401);
+    });
+
+    it('refuses malformed accuracy reports and queries with a 400 naming what was wrong, and stores nothing', async () => {
+      const token = await register('gw1');
+      const refused = async (payload: unknown, pattern: RegExp): Promise<void> => {
+        const res = await report(token, payload);
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json()).toMatchObject({ code: 'CENTRAL_INVALID_REQUEST' });
+        expect(res.json<{ message: string }>().message).toMatch(pattern);
+      };
+      const base = { kind: 'accuracy', modelVersion: 'v1', outcome: 'live' };
+      await refused(base, /body\/accuracy is required/);
+      await refused({ kind: 'rollout', modelVersion: 'v1', outcome: 'promoted', accuracy: accuracy('s1', 0.2) }, /only for kind 'accuracy'/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), horizons: [{ horizonS: 600, mae: -1, n: 3 }] } }, /accuracy\/horizons\/0\/mae/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), horizons: [{ horizonS: 600, mae: 1, n: 0 }] } }, /accuracy\/horizons\/0\/n/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), horizons: [{ horizonS: 600, mae: 1, n: 3, coverage: 1.5 }] } }, /coverage/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), horizons: [] } }, /accuracy\/horizons/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), horizons: [{ horizonS: 600, mae: 1, n: 3 }, { horizonS: 600, mae: 1, n: 3 }] } }, /horizonS 600 twice/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), sensorId: 'no spaces' } }, /accuracy\/sensorId/);
+      await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), extra: 1 } }, /additional properties: "extra"/);
+      expect(await storage.accuracyReports({}, 10)).toEqual([]);
+
+      for (const [query, pattern] of [
+        ['?gatway=gw1', /querystring must NOT have additional properties: "gatway"/],
+        ['?sensor=a%20b', /querystring\/sensor/],
+        ['?limit=0', /querystring\/limit must be 1 to 1000/],
+        ['?limit=many', /querystring\/limit/],
+      ] as const) {
+        const res = await list(query);
+        expect(res.statusCode, query).toBe(400);
+        expect(res.json<{ message: string }>().message).toMatch(pattern);
+      }
+    });
+  });
 });

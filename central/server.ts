@@ -6,7 +6,7 @@ import { errorCode as errorCodeOf } from '../gateway/coded-error.ts';
 import { DEFAULT_MAX_INFLATED_BYTES, httpError, registerGzipJson } from './ingest-body.ts';
 import type { ModelRegistry } from './registry.ts';
 import { createHash } from 'node:crypto';
-import { GATEWAY_ID_PATTERN, MAX_INGEST_READINGS, type CentralStorage, type ModelReport } from './storage/storage.ts';
+import { GATEWAY_ID_PATTERN, MAX_INGEST_READINGS, type CentralStorage, type ModelReport, type StoredReport } from './storage/storage.ts';
 
 export interface CentralServerOptions {
   storage: CentralStorage;
@@ -23,12 +23,14 @@ export interface CentralServerOptions {
   registry?: ModelRegistry;
 }
 
+const SENSOR_ID_SOURCE = '^[A-Za-z0-9_-]{1,32}$';
+
 const readingSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['sensorId', 'bootId', 'seq', 'uptimeMs', 'wallTimeMs', 'rh', 'tempC', 'quality'],
   properties: {
-    sensorId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
+    sensorId: { type: 'string', pattern: SENSOR_ID_SOURCE },
     bootId: { type: 'string', minLength: 1, maxLength: 64 },
     seq: { type: 'integer', minimum: 0 },
     uptimeMs: { type: 'integer', minimum: 0 },
@@ -38,6 +40,79 @@ const readingSchema = {
     quality: { type: 'array', maxItems: 5, items: { enum: ['out_of_range', 'stuck', 'spike', 'stale', 'sensor_error'] } },
   },
 } as const;
+
+/** Rows GET /v1/accuracy answers without `limit`, and at most. */
+export const DEFAULT_ACCURACY_LIMIT = 100;
+export const MAX_ACCURACY_LIMIT = 1000;
+
+/** An accuracy report's detail (storage.ts AccuracyDetail); bounds keep one report small. */
+const accuracySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sensorId', 'windowS', 'horizons'],
+  properties: {
+    sensorId: { type: 'string', pattern: SENSOR_ID_SOURCE },
+    windowS: { type: 'integer', minimum: 1, maximum: 31 * 86_400 },
+    horizons: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 64,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['horizonS', 'mae', 'n'],
+        properties: {
+          horizonS: { type: 'integer', minimum: 1, maximum: 7 * 86_400 },
+          mae: { type: 'number', minimum: 0 },
+          n: { type: 'integer', minimum: 1 },
+          coverage: { type: 'number', minimum: 0, maximum: 1 },
+          bandScale: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['lower', 'upper', 'updates'],
+            properties: { lower: { type: 'number', exclusiveMinimum: 0 }, upper: { type: 'number', exclusiveMinimum: 0 }, updates: { type: 'integer', minimum: 0 } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const accuracyQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    gateway: { type: 'string', pattern: GATEWAY_ID_PATTERN.source },
+    sensor: { type: 'string', pattern: SENSOR_ID_SOURCE },
+    model: { type: 'string', minLength: 1, maxLength: 128 },
+    limit: { type: 'string', pattern: '^[0-9]{1,7}$' },
+  },
+} as const;
+
+/** What JSON schema cannot say clearly: `accuracy` goes with kind 'accuracy' and only with it, each horizon once. */
+function checkAccuracyPresence(body: Pick<ModelReport, 'kind' | 'accuracy'>): void {
+  const bad = (message: string): Error => httpError(400, 'CENTRAL_INVALID_REQUEST', message);
+  if (body.kind === 'accuracy' && body.accuracy === undefined) throw bad("body/accuracy is required for kind 'accuracy' ({ sensorId, windowS, horizons })");
+  if (body.kind !== 'accuracy' && body.accuracy !== undefined) throw bad(`body/accuracy is only for kind 'accuracy' (got kind '${body.kind}')`);
+  const seen = new Set<number>();
+  for (const h of body.accuracy?.horizons ?? []) {
+    if (seen.has(h.horizonS)) throw bad(`body/accuracy/horizons lists horizonS ${h.horizonS} twice`);
+    seen.add(h.horizonS);
+  }
+}
+
+/** One row of GET /v1/accuracy. */
+function accuracyView(r: StoredReport): Record<string, unknown> {
+  return { id: r.id, gatewayId: r.gatewayId, sensorId: r.accuracy?.sensorId ?? null, modelVersion: r.modelVersion, atMs: r.atMs, windowS: r.accuracy?.windowS ?? null, horizons: r.accuracy?.horizons ?? [] };
+}
+
+/** Ajv's messages, with the offending key named where ajv leaves it out (an unknown property). */
+function validationMessage(err: Error & { validation?: unknown; validationContext?: string }): string {
+  if (!Array.isArray(err.validation)) return err.message;
+  return (err.validation as Array<{ instancePath: string; message?: string; params?: { additionalProperty?: string } }>)
+    .map((e) => `${err.validationContext ?? 'body'}${e.instancePath} ${e.message ?? 'is invalid'}${e.params?.additionalProperty ? `: "${e.params.additionalProperty}"` : ''}`)
+    .join(', ');
+}
 
 /**
  * The central server's HTTP API (docs in central/README.md). Every error answer is
@@ -50,8 +125,8 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
   const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 8 * 1024 * 1024, logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
   registerGzipJson(app, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES);
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
-    if (err.validation) return reply.code(400).send({ code: 'CENTRAL_INVALID_REQUEST', message: err.message });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ code: 'CENTRAL_INVALID_REQUEST', message: validationMessage(err) });
     const status = err.statusCode ?? (errorCodeOf(err) === 'CENTRAL_GATEWAY_EXISTS' ? 409 : 503);
     const code = errorCodeOf(err) ?? 'CENTRAL_STORAGE_FAILED';
     return reply.code(status).send({ code, message: err.message });
@@ -101,6 +176,7 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
             modelVersion: { type: 'string', minLength: 1, maxLength: 128 },
             outcome: { type: 'string', minLength: 1, maxLength: 64 },
             maePerHorizon: { type: 'object', maxProperties: 64, additionalProperties: { type: 'number' } },
+            accuracy: accuracySchema,
             atMs: { type: 'integer', minimum: 0 },
           },
         },
@@ -108,8 +184,24 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
     },
     async (req, reply) => {
       const gatewayId = await gatewayOf(req);
+      checkAccuracyPresence(req.body);
       const id = await storage.addReport(gatewayId, { ...req.body, atMs: req.body.atMs ?? clock.now() });
       return reply.code(201).send({ id });
+    },
+  );
+
+  // The fleet operator's view of live accuracy (admin token): what gateways measured, newest first.
+  app.get<{ Querystring: { gateway?: string; sensor?: string; model?: string; limit?: string } }>(
+    '/v1/accuracy',
+    { schema: { querystring: accuracyQuerySchema } },
+    async (req) => {
+      const token = bearerToken(req.headers.authorization);
+      if (token === null || !sameToken(token, options.adminToken)) throw httpError(401, 'CENTRAL_UNAUTHORIZED', 'listing accuracy needs the admin token');
+      const { gateway, sensor, model } = req.query;
+      const limit = Number(req.query.limit ?? DEFAULT_ACCURACY_LIMIT);
+      if (!(limit >= 1 && limit <= MAX_ACCURACY_LIMIT)) throw httpError(400, 'CENTRAL_INVALID_REQUEST', `querystring/limit must be 1 to ${MAX_ACCURACY_LIMIT} (got ${req.query.limit})`);
+      const reports = await storage.accuracyReports({ gatewayId: gateway, sensorId: sensor, modelVersion: model }, limit);
+      return { reports: reports.map(accuracyView) };
     },
   );
 

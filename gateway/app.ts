@@ -33,6 +33,7 @@ import { GatewayData } from './gateway-data.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { metricsRoute } from './metrics-route.ts';
 import { startSync } from './sync/start-sync.ts';
+import { startAccuracyReports } from './sync/start-accuracy-reports.ts';
 import { openSqliteHistory, type SqliteHistory } from './sqlite-history.ts';
 import { ModelManager } from './forecast/model-manager.ts';
 import type { ForecastLog } from './forecast/forecast-log.ts';
@@ -71,6 +72,8 @@ export class Gateway {
   private stopStoreStatus: (() => void) | null = null;
   private stopFlushing: (() => void) | null = null;
   private sync: ReturnType<typeof startSync> = null;
+  /** Posts the forecast log's rolling error to the central server (sync on); independent of the uplink. */
+  private accuracyReports: ReturnType<typeof startAccuracyReports> = null;
   private broker: RunningBroker | null = null;
   private publisher: MqttPublisher | null = null;
   /** MQTT commands, HA discovery and ingest; `commands.register()` adds commands. */
@@ -153,6 +156,8 @@ export class Gateway {
       this.log.info({ component: 'store', failedTicks }, 'flush recovered; buffered readings written');
     });
     this.sync = startSync(config.sync, store, this.bus, deps.clock);
+    // The forecast log opens later (startForecasting), so it is read through this.scoring at each report.
+    this.accuracyReports = startAccuracyReports({ sync: config.sync, source: { accuracy: () => this.scoring?.log.accuracy() ?? [] }, clock: deps.clock, logger: this.log.child({ component: 'sync' }) });
 
     if (config.mqtt.enabled) {
       this.broker = await startBroker({
@@ -365,6 +370,8 @@ export class Gateway {
     this.history = null;
     await this.modelRollout?.stop().catch((err: unknown) => this.log.error({ err }, 'model rollout stop failed'));
     this.modelRollout = null;
+    await this.accuracyReports?.stop().catch((err: unknown) => this.log.error({ err }, 'accuracy reports stop failed'));
+    this.accuracyReports = null;
     this.scheduler?.stop();
     this.scheduler = null;
     this.unwireAlerts?.();

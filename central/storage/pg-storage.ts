@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { Reading } from '../../gateway/types.ts';
 import { CentralError } from '../errors.ts';
-import { fromReportRow, fromRow, type ReportRow } from './sqlite-storage.ts';
-import type { CentralReading, CentralStorage, IngestResult, ModelReport, StoredReport } from './storage.ts';
+import { accuracyParams, fromReportRow, fromRow, REPORT_INSERT_COLUMNS, REPORT_SELECT_COLUMNS, reportParams, type ReportRow } from './sqlite-storage.ts';
+import type { AccuracyQuery, CentralReading, CentralStorage, IngestResult, ModelReport, StoredReport } from './storage.ts';
 
 export interface PgStorageOptions {
   /** libpq connection string, e.g. postgres://user@127.0.0.1:5432/hygrocast. */
@@ -40,6 +40,9 @@ const SCHEMA = `
     mae_json      TEXT   NULL,
     at_ms         BIGINT NOT NULL
   );
+  ALTER TABLE reports ADD COLUMN IF NOT EXISTS sensor_id TEXT NULL;
+  ALTER TABLE reports ADD COLUMN IF NOT EXISTS accuracy_json TEXT NULL;
+  CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id);
 `;
 
 /**
@@ -150,16 +153,24 @@ export class PgCentralStorage implements CentralStorage {
 
   async addReport(gatewayId: string, report: ModelReport): Promise<number> {
     const res = await this.open().query<{ id: string }>(
-      'INSERT INTO reports (gateway_id, kind, model_version, outcome, mae_json, at_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-      [gatewayId, report.kind, report.modelVersion, report.outcome, report.maePerHorizon ? JSON.stringify(report.maePerHorizon) : null, report.atMs],
+      `INSERT INTO reports (${REPORT_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      reportParams(gatewayId, report),
     );
     return Number(res.rows[0]?.id);
   }
 
   async reports(gatewayId: string, limit: number): Promise<StoredReport[]> {
+    const res = await this.open().query<ReportRow>(`SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE gateway_id = $1 ORDER BY id DESC LIMIT $2`, [gatewayId, limit]);
+    return res.rows.map(fromReportRow);
+  }
+
+  async accuracyReports(query: AccuracyQuery, limit: number): Promise<StoredReport[]> {
+    const p = accuracyParams(query);
     const res = await this.open().query<ReportRow>(
-      'SELECT id, gateway_id, kind, model_version, outcome, mae_json, at_ms FROM reports WHERE gateway_id = $1 ORDER BY id DESC LIMIT $2',
-      [gatewayId, limit],
+      `SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE kind = 'accuracy'
+       AND ($1::text IS NULL OR gateway_id = $1) AND ($2::text IS NULL OR sensor_id = $2) AND ($3::text IS NULL OR model_version = $3)
+       ORDER BY id DESC LIMIT $4`,
+      [p.gateway, p.sensor, p.model, limit],
     );
     return res.rows.map(fromReportRow);
   }

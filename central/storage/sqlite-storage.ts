@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { QualityFlag, Reading } from '../../gateway/types.ts';
 import { CentralError } from '../errors.ts';
-import type { CentralReading, CentralStorage, IngestMark, IngestResult, ModelReport, StoredReport } from './storage.ts';
+import type { AccuracyDetail, AccuracyQuery, CentralReading, CentralStorage, IngestMark, IngestResult, ModelReport, StoredReport } from './storage.ts';
 
 export const CENTRAL_DB_FILE = 'central.db';
 
@@ -34,9 +34,16 @@ const SCHEMA = `
     model_version TEXT    NOT NULL,
     outcome       TEXT    NOT NULL,
     mae_json      TEXT    NULL,
-    at_ms         INTEGER NOT NULL
+    at_ms         INTEGER NOT NULL,
+    sensor_id     TEXT    NULL,
+    accuracy_json TEXT    NULL
   );
 `;
+
+/** Columns added to `reports` after its first release; ADDed to an older database at start(). */
+export const REPORT_COLUMNS_ADDED = ['sensor_id TEXT NULL', 'accuracy_json TEXT NULL'] as const;
+
+const REPORTS_ACCURACY_INDEX = 'CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id)';
 
 interface ReadingRow {
   gateway_id: string;
@@ -69,6 +76,8 @@ export class SqliteCentralStorage implements CentralStorage {
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
+      addMissingReportColumns(db);
+      db.exec(REPORTS_ACCURACY_INDEX);
       const insert = db.prepare(
         `INSERT OR IGNORE INTO readings (gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality, received_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -138,8 +147,8 @@ export class SqliteCentralStorage implements CentralStorage {
   addReport(gatewayId: string, report: ModelReport): Promise<number> {
     return run(() => {
       const info = this.open()
-        .prepare('INSERT INTO reports (gateway_id, kind, model_version, outcome, mae_json, at_ms) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(gatewayId, report.kind, report.modelVersion, report.outcome, report.maePerHorizon ? JSON.stringify(report.maePerHorizon) : null, report.atMs);
+        .prepare(`INSERT INTO reports (${REPORT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(...reportParams(gatewayId, report));
       return Number(info.lastInsertRowid);
     });
   }
@@ -147,8 +156,21 @@ export class SqliteCentralStorage implements CentralStorage {
   reports(gatewayId: string, limit: number): Promise<StoredReport[]> {
     return run(() => {
       const rows = this.open()
-        .prepare('SELECT id, gateway_id, kind, model_version, outcome, mae_json, at_ms FROM reports WHERE gateway_id = ? ORDER BY id DESC LIMIT ?')
+        .prepare(`SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE gateway_id = ? ORDER BY id DESC LIMIT ?`)
         .all(gatewayId, limit) as ReportRow[];
+      return rows.map(fromReportRow);
+    });
+  }
+
+  accuracyReports(query: AccuracyQuery, limit: number): Promise<StoredReport[]> {
+    return run(() => {
+      const rows = this.open()
+        .prepare(
+          `SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE kind = 'accuracy'
+           AND (@gateway IS NULL OR gateway_id = @gateway) AND (@sensor IS NULL OR sensor_id = @sensor) AND (@model IS NULL OR model_version = @model)
+           ORDER BY id DESC LIMIT @limit`,
+        )
+        .all({ ...accuracyParams(query), limit }) as ReportRow[];
       return rows.map(fromReportRow);
     });
   }
@@ -175,6 +197,29 @@ export interface ReportRow {
   outcome: string;
   mae_json: string | null;
   at_ms: number | string;
+  accuracy_json: string | null;
+}
+
+export const REPORT_INSERT_COLUMNS = 'gateway_id, kind, model_version, outcome, mae_json, at_ms, sensor_id, accuracy_json';
+export const REPORT_SELECT_COLUMNS = 'id, gateway_id, kind, model_version, outcome, mae_json, at_ms, accuracy_json';
+
+/** The values of REPORT_INSERT_COLUMNS, in order, for both storages. */
+export function reportParams(gatewayId: string, r: ModelReport): [string, string, string, string, string | null, number, string | null, string | null] {
+  const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+  return [gatewayId, r.kind, r.modelVersion, r.outcome, json(r.maePerHorizon), r.atMs, r.accuracy?.sensorId ?? null, json(r.accuracy)];
+}
+
+/** The filters of an accuracy query, null for "any". */
+export function accuracyParams(q: AccuracyQuery): { gateway: string | null; sensor: string | null; model: string | null } {
+  return { gateway: q.gatewayId ?? null, sensor: q.sensorId ?? null, model: q.modelVersion ?? null };
+}
+
+/** SQLite has no ADD COLUMN IF NOT EXISTS: a database created before the accuracy columns gets them here. */
+function addMissingReportColumns(db: Database.Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(reports)').all() as { name: string }[]).map((c) => c.name));
+  for (const column of REPORT_COLUMNS_ADDED) {
+    if (!have.has(column.split(' ')[0]!)) db.exec(`ALTER TABLE reports ADD COLUMN ${column}`);
+  }
 }
 
 export function fromReportRow(r: ReportRow): StoredReport {
@@ -187,6 +232,7 @@ export function fromReportRow(r: ReportRow): StoredReport {
     atMs: Number(r.at_ms),
   };
   if (r.mae_json !== null) report.maePerHorizon = JSON.parse(r.mae_json) as Record<string, number>;
+  if (r.accuracy_json !== null) report.accuracy = JSON.parse(r.accuracy_json) as AccuracyDetail;
   return report;
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../../gateway/types.ts';
-import type { CentralStorage } from './storage.ts';
+import type { AccuracyDetail, CentralStorage } from './storage.ts';
 
 /** Makes a fresh, empty, unstarted storage; `cleanup` runs after the test. */
 export type CentralStorageFactory = () => Promise<{ storage: CentralStorage; cleanup?: () => Promise<void> | void }>;
@@ -98,6 +98,36 @@ export function runCentralStorageContract(name: string, make: CentralStorageFact
       const reports = await s.reports('gw1', 10);
       expect(reports.map((r) => r.outcome)).toEqual(['live', 'promoted']);
       expect(reports[0]).toMatchObject({ gatewayId: 'gw1', kind: 'accuracy', maePerHorizon: { '600': 0.5 }, atMs: T0 + 1 });
+    });
+
+    it('keeps accuracy reports with their sensor and horizons, and lists them by gateway, sensor and model', async () => {
+      const s = await open();
+      const accuracy = (sensorId: string, mae: number): AccuracyDetail => ({
+        sensorId,
+        windowS: 86_400,
+        horizons: [
+          { horizonS: 600, mae, n: 144, coverage: 0.8125, bandScale: { lower: 1.02, upper: 0.97, updates: 300 } },
+          { horizonS: 3600, mae: mae * 3, n: 139 },
+        ],
+      });
+      await s.addReport('gw1', { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy: accuracy('s1', 0.2), atMs: T0 });
+      await s.addReport('gw1', { kind: 'rollout', modelVersion: 'v2', outcome: 'promoted', atMs: T0 + 1 });
+      await s.addReport('gw1', { kind: 'accuracy', modelVersion: 'v2', outcome: 'live', accuracy: accuracy('s2', 0.3), atMs: T0 + 2 });
+      await s.addReport('gw2', { kind: 'accuracy', modelVersion: 'v2', outcome: 'live', accuracy: accuracy('s1', 0.4), atMs: T0 + 3 });
+      const all = await s.accuracyReports({}, 10);
+      expect(all.map((r) => [r.gatewayId, r.accuracy?.sensorId, r.modelVersion])).toEqual([
+        ['gw2', 's1', 'v2'],
+        ['gw1', 's2', 'v2'],
+        ['gw1', 's1', 'v1'],
+      ]);
+      expect(all[2]).toMatchObject({ kind: 'accuracy', outcome: 'live', atMs: T0, accuracy: accuracy('s1', 0.2) });
+      expect((await s.accuracyReports({ gatewayId: 'gw1' }, 10)).map((r) => r.atMs)).toEqual([T0 + 2, T0]);
+      expect((await s.accuracyReports({ sensorId: 's1' }, 10)).map((r) => r.gatewayId)).toEqual(['gw2', 'gw1']);
+      expect((await s.accuracyReports({ gatewayId: 'gw1', sensorId: 's1', modelVersion: 'v1' }, 10)).map((r) => r.atMs)).toEqual([T0]);
+      expect(await s.accuracyReports({ gatewayId: 'gw1', modelVersion: 'v3' }, 10)).toEqual([]);
+      expect(await s.accuracyReports({}, 1)).toHaveLength(1);
+      const rollout = (await s.reports('gw1', 10)).find((r) => r.kind === 'rollout');
+      expect(rollout).not.toHaveProperty('accuracy');
     });
 
     it('rejects with CENTRAL_STORAGE_CLOSED after close', async () => {

@@ -24,15 +24,46 @@ export interface CentralReading extends Reading {
   gatewayId: string;
 }
 
+/** The live error of one horizon over a gateway's rolling window (gateway/forecast/forecast-log.ts). */
+export interface HorizonAccuracy {
+  horizonS: number;
+  /** Mean absolute error, %RH, over the `n` forecasts scored in the window. */
+  mae: number;
+  /** Forecasts scored in the window (at least 1). */
+  n: number;
+  /** Fraction of those truths inside the published interval, when the gateway computed it. */
+  coverage?: number;
+  /** The online band calibration factors at this horizon (1 = the model's own band), when on. */
+  bandScale?: { lower: number; upper: number; updates: number };
+}
+
+/** The body of an 'accuracy' report: one sensor under one model, scored against the truth. */
+export interface AccuracyDetail {
+  sensorId: string;
+  /** The gateway's rolling window over target times, s (24 h by default). */
+  windowS: number;
+  /** Only horizons with at least one scored forecast, by increasing horizon. */
+  horizons: HorizonAccuracy[];
+}
+
 /** What a gateway reports about a model: its live accuracy or a rollout step's outcome. */
 export interface ModelReport {
   kind: 'accuracy' | 'rollout';
   modelVersion: string;
-  /** e.g. 'promoted', 'rejected_signature', 'rolled_back_nan' for rollouts; free-form details. */
+  /** e.g. 'promoted', 'rejected_signature', 'rolled_back_nan' for rollouts; 'live' for accuracy. */
   outcome: string;
-  /** Mean absolute error per horizon in seconds, for 'accuracy'. */
+  /** Mean absolute error per horizon in seconds (the MAE behind a rollout decision; for 'accuracy' the horizons' MAE). */
   maePerHorizon?: Record<string, number>;
+  /** Required for 'accuracy' (the HTTP layer enforces it), absent for 'rollout'. */
+  accuracy?: AccuracyDetail;
   atMs: number;
+}
+
+/** Which accuracy reports to list; every field optional, newest first. */
+export interface AccuracyQuery {
+  gatewayId?: string;
+  sensorId?: string;
+  modelVersion?: string;
 }
 
 export interface StoredReport extends ModelReport {
@@ -66,6 +97,8 @@ export interface CentralStorage {
   addReport(gatewayId: string, report: ModelReport): Promise<number>;
   /** Newest first, at most `limit`. */
   reports(gatewayId: string, limit: number): Promise<StoredReport[]>;
+  /** The 'accuracy' reports matching every given field of `query`, newest first, at most `limit`. */
+  accuracyReports(query: AccuracyQuery, limit: number): Promise<StoredReport[]>;
   close(): Promise<void>;
 }
 

@@ -200,6 +200,7 @@ export const configSchema = z.strictObject({
       maxBytesPerSecond: z.int().min(0).default(0).describe('Bandwidth cap on the wire (compressed bytes per second); 0 for none.'),
       modelPublicKeyPath: z.string().default('').describe('The central server\'s Ed25519 public key (PEM, from `hygrocast central keygen`), pinned; when set, the gateway pulls production models, verifies, shadows and promotes them (previous models kept in <dataDir>/models). Empty: no model updates.'),
       modelCheckIntervalMs: z.int().min(1000).max(86_400_000).default(3_600_000).describe('How often the gateway asks the central server for a new production model (a conditional GET), in ms.'),
+      accuracyReportIntervalMs: z.int().min(1000).max(86_400_000).default(3_600_000).describe('How often the gateway posts its rolling forecast error (MAE, count, interval coverage and band scale per sensor, model and horizon) to the central server, in ms; a report that fails is retried at the next interval (docs/forecast.md).'),
     })
     .prefault({})
     .refine((s) => !s.enabled || s.token.length >= 16, { message: 'sync.enabled needs sync.token (HYGROCAST_SYNC_TOKEN)', path: ['token'] })

@@ -64,7 +64,7 @@ describe('ForecastLog', () => {
     expect(log.score(truth)).toEqual([]); // scored rows are not scored again
   });
 
-  it('keeps the rows for the central server: missing truth is marked scored with NULL', () => {
+  it('keeps the scored rows: missing truth is marked scored with NULL', () => {
     log.record(forecast(BASE + STEP, [51, 52]));
     clock.advance(3 * STEP);
     log.score(truth);
@@ -137,6 +137,34 @@ describe('ForecastLog', () => {
     short.score(() => 50);
     expect(db.prepare('SELECT COUNT(*) AS n FROM band_calibration').get()).toEqual({ n: 0 });
     expect(short.calibrate(forecast(clock.now(), [49, 49]), 0.8).points).toEqual(forecast(clock.now(), [49, 49]).points);
+  });
+
+  it('accuracy() gives the rolling error per sensor and model, scored horizons only, bounded by rows', () => {
+    log.record(log.calibrate(forecast(BASE, [51, 53]), 0.8));
+    log.record(forecast(BASE, [50.5, 50.5], 'attic', 'm1'));
+    clock.advance(STEP);
+    log.score(truth);
+    log.record(forecast(BASE + STEP, [49, 47], 'cellar', 'm2'));
+    clock.advance(STEP);
+    log.score(truth);
+    const all = log.accuracy();
+    expect(all.map((a) => [a.sensor, a.model_version])).toEqual([
+      ['attic', 'm1'],
+      ['cellar', 'm1'],
+      ['cellar', 'm2'],
+    ]);
+    expect(all[0]).toEqual({ sensor: 'attic', model_version: 'm1', window_s: 3600, horizons: [{ horizon_s: 600, mae: 0.5, n: 1, coverage: 1 }, { horizon_s: 1200, mae: 0.5, n: 1, coverage: 1 }] });
+    // cellar under m1: its one forecast, 600 s inside its band, 1200 s outside [52, 54]; the m2 forecast is a stream of its own.
+    expect(all[1]!.horizons).toMatchObject([
+      { horizon_s: 600, mae: 1, n: 1, coverage: 1, band_scale: { updates: 1 } },
+      { horizon_s: 1200, mae: 3, n: 1, coverage: 0, band_scale: { updates: 1 } },
+    ]);
+    expect(all[2]!.horizons).toEqual([{ horizon_s: 600, mae: 1, n: 1, coverage: 1 }]);
+    // Three rows fit attic (2 rows) and part of cellar/m1: the cut stream is left out whole.
+    expect(log.accuracy(3).map((a) => a.sensor)).toEqual(['attic']);
+    expect(log.accuracy(4).map((a) => `${a.sensor}/${a.model_version}`)).toEqual(['attic/m1', 'cellar/m1']);
+    clock.advance(2 * 3_600_000);
+    expect(log.accuracy()).toEqual([]); // out of the window
   });
 
   it('ForecastScoring records bus forecasts and emits forecastError on its timer until stopped', () => {

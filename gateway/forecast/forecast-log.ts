@@ -9,8 +9,10 @@ import type { Forecast } from '../types.ts';
  * Stores every forecast point in a `forecasts` table of the gateway's database and scores it
  * against the truth once its target step has ended: truth = mean of the sensor's usable
  * readings in the target step [target - step, target) (the contract's resampling rule), so
- * the error is what `npm run model -- eval` measures. The table is the record the central
- * server reads (`truth` NULL + `scored_at` set = no usable reading in the target step).
+ * the error is what `npm run model -- eval` measures. The table is the gateway's own record
+ * (`truth` NULL + `scored_ms` set = no usable reading in the target step); the central server
+ * never reads it: it gets the rolling error per sensor, model and horizon that accuracy()
+ * computes from it, posted by gateway/sync/accuracy-reporter.ts.
  *
  * Each score also moves the online calibration of the band (models/band-calibration.ts): the
  * factors the next forecasts' half-bands are scaled by, per sensor, model and horizon, kept in
@@ -51,6 +53,16 @@ export interface ForecastErrorReport {
   updated_at: string;
 }
 
+/** The rolling error of one sensor under one model (ForecastLog.accuracy()). */
+export interface ModelAccuracy {
+  sensor: string;
+  model_version: string;
+  /** Rolling window over target times, s. */
+  window_s: number;
+  /** Scored horizons only (mae and coverage set, n >= 1), by increasing horizon. */
+  horizons: HorizonError[];
+}
+
 /** Mean of the sensor's usable readings with fromMs <= t < toMs, or null when there are none. */
 export type TruthFn = (sensorId: string, fromMs: number, toMs: number) => number | null;
 
@@ -61,7 +73,7 @@ export interface ForecastLogOptions {
   stepMs: number;
   /** Rolling error window over target times, ms. Default 86 400 000 (24 h: one daily cycle). */
   errorWindowMs?: number;
-  /** Forecast rows whose target is older than this are deleted, ms. Default 7 days (about 5,000 rows per sensor and day at 36 horizons; the central server syncs well within that). */
+  /** Forecast rows whose target is older than this are deleted, ms. Default 7 days (about 5,000 rows per sensor and day at 36 horizons). */
   retentionMs?: number;
   /** Target steps scored per score() call; bounds the work of one pass. Default 2000. */
   maxScoredPerPass?: number;
@@ -72,6 +84,8 @@ export interface ForecastLogOptions {
 export const DEFAULT_ERROR_WINDOW_MS = 86_400_000;
 export const DEFAULT_FORECAST_RETENTION_MS = 7 * 86_400_000;
 export const DEFAULT_MAX_SCORED_PER_PASS = 2000;
+/** Bound of one accuracy() answer, in (sensor, model, horizon) rows: about 110 sensor-model streams of 36 horizons. */
+export const DEFAULT_MAX_ACCURACY_ROWS = 4096;
 
 export class ForecastLog {
   private readonly windowMs: number;
@@ -81,6 +95,7 @@ export class ForecastLog {
   private readonly due: Database.Statement;
   private readonly setTruth: Database.Statement;
   private readonly errors: Database.Statement;
+  private readonly streamErrors: Database.Statement;
   private readonly horizons: Database.Statement;
   private readonly prune: Database.Statement;
   private readonly byModel: Database.Statement;
@@ -130,9 +145,10 @@ export class ForecastLog {
     this.due = db.prepare(`SELECT DISTINCT sensor_id AS sensorId, target_ms AS targetMs FROM forecasts
       WHERE scored_ms IS NULL AND target_ms <= ? ORDER BY target_ms LIMIT ?`);
     this.setTruth = db.prepare('UPDATE forecasts SET truth = ?, scored_ms = ? WHERE sensor_id = ? AND target_ms = ? AND scored_ms IS NULL');
-    this.errors = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n,
-      AVG(CASE WHEN truth >= lower AND truth <= upper THEN 1.0 ELSE 0.0 END) AS coverage FROM forecasts
+    this.errors = db.prepare(`SELECT ${ERROR_COLUMNS} FROM forecasts
       WHERE sensor_id = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
+    this.streamErrors = db.prepare(`SELECT sensor_id AS sensorId, model_version AS model, ${ERROR_COLUMNS} FROM forecasts
+      WHERE truth IS NOT NULL AND target_ms > ? GROUP BY sensor_id, model_version, horizon_s ORDER BY sensor_id, model_version, horizon_s LIMIT ?`);
     this.horizons = db.prepare('SELECT DISTINCT horizon_s AS horizonS FROM forecasts WHERE sensor_id = ? AND base_ms = (SELECT MAX(base_ms) FROM forecasts WHERE sensor_id = ?) ORDER BY horizon_s');
     this.prune = db.prepare('DELETE FROM forecasts WHERE target_ms < ?');
     this.byModel = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n FROM forecasts
@@ -221,7 +237,7 @@ export class ForecastLog {
   /** Rolling MAE and interval coverage per horizon over targets in the last errorWindowMs, every horizon of the latest forecast listed. */
   rollingError(sensorId: string): ForecastErrorReport {
     const now = this.opts.clock.now();
-    const scored = new Map((this.errors.all(sensorId, now - this.windowMs) as { horizonS: number; mae: number; n: number; coverage: number }[]).map((r) => [r.horizonS, r]));
+    const scored = new Map((this.errors.all(sensorId, now - this.windowMs) as ScoredRow[]).map((r) => [r.horizonS, r]));
     const all = new Set([...(this.horizons.all(sensorId, sensorId) as { horizonS: number }[]).map((r) => r.horizonS), ...scored.keys()]);
     const model = (this.latestModel.get(sensorId) as { model: string } | undefined)?.model;
     const stream = model === undefined ? null : streamKey(sensorId, model);
@@ -230,16 +246,49 @@ export class ForecastLog {
       window_s: this.windowMs / 1000,
       horizons: [...all]
         .sort((a, b) => a - b)
-        .map((h) => {
-          const s = scored.get(h);
-          const row: HorizonError = { horizon_s: h, mae: s ? round4(s.mae) : null, n: s?.n ?? 0, coverage: s ? round4(s.coverage) : null };
-          const scale = stream === null ? null : this.calibrator?.scale(stream, h);
-          if (scale) row.band_scale = { lower: round4(scale.lower), upper: round4(scale.upper), updates: scale.updates };
-          return row;
-        }),
+        .map((h) => this.horizonError(h, scored.get(h), stream)),
       updated_at: new Date(now).toISOString(),
     };
   }
+
+  /**
+   * The rolling error per horizon of each (sensor, model) with forecasts scored over targets in
+   * the last errorWindowMs, by sensor then model: what the gateway reports to the central server
+   * (gateway/sync/accuracy-reporter.ts). Only scored horizons are listed. Bounded by
+   * maxRows (sensor, model, horizon) rows; a stream cut by the bound is left out whole.
+   */
+  accuracy(maxRows = DEFAULT_MAX_ACCURACY_ROWS): ModelAccuracy[] {
+    const rows = this.streamErrors.all(this.opts.clock.now() - this.windowMs, maxRows + 1) as (ScoredRow & { sensorId: string; model: string })[];
+    const out: ModelAccuracy[] = [];
+    for (const r of rows.slice(0, maxRows)) {
+      let last = out.at(-1);
+      if (last?.sensor !== r.sensorId || last.model_version !== r.model) {
+        last = { sensor: r.sensorId, model_version: r.model, window_s: this.windowMs / 1000, horizons: [] };
+        out.push(last);
+      }
+      last.horizons.push(this.horizonError(r.horizonS, r, streamKey(r.sensorId, r.model)));
+    }
+    const cut = rows.length > maxRows ? rows[maxRows]! : null;
+    return cut && out.at(-1)?.sensor === cut.sensorId && out.at(-1)?.model_version === cut.model ? out.slice(0, -1) : out;
+  }
+
+  private horizonError(horizonS: number, s: ScoredRow | undefined, stream: string | null): HorizonError {
+    const row: HorizonError = { horizon_s: horizonS, mae: s ? round4(s.mae) : null, n: s?.n ?? 0, coverage: s ? round4(s.coverage) : null };
+    const scale = stream === null ? null : this.calibrator?.scale(stream, horizonS);
+    if (scale) row.band_scale = { lower: round4(scale.lower), upper: round4(scale.upper), updates: scale.updates };
+    return row;
+  }
+}
+
+/** MAE, count and interval coverage of one horizon's scored forecasts (one GROUP BY row). */
+const ERROR_COLUMNS = `horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n,
+  AVG(CASE WHEN truth >= lower AND truth <= upper THEN 1.0 ELSE 0.0 END) AS coverage`;
+
+interface ScoredRow {
+  horizonS: number;
+  mae: number;
+  n: number;
+  coverage: number;
 }
 
 interface SavedBand {

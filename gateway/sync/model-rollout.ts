@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { ModelEvent, ModelManager } from '../forecast/model-manager.ts';
 import type { ModelUpdater, UpdateOutcome } from './model-updater.ts';
+import { SerialPasses } from './serial-passes.ts';
 
 export interface ModelRolloutOptions {
   updater: Pick<ModelUpdater, 'check'>;
@@ -25,26 +26,20 @@ export interface ModelRolloutOptions {
  * is not doubled, the next one is simply scheduled after it.
  */
 export class ModelRollout {
-  private timer: TimerHandle | null = null;
-  private inFlight: Promise<void> | null = null;
-  private running = false;
+  private readonly passes: SerialPasses;
 
   constructor(private readonly o: ModelRolloutOptions) {
     if (!(o.checkIntervalMs >= 1)) throw new RangeError(`checkIntervalMs must be >= 1 (got ${o.checkIntervalMs})`);
+    this.passes = new SerialPasses(o.clock, o.checkIntervalMs, () => this.checkNow());
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(this.o.firstCheckDelayMs ?? 0);
+    this.passes.start(this.o.firstCheckDelayMs ?? 0);
   }
 
   /** Stops the timer and waits for a check in flight (a promotion in progress completes). */
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) this.o.clock.clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight;
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 
   /** One check now; never rejects (errors go to onError). */
@@ -56,18 +51,6 @@ export class ModelRollout {
     } catch (err) {
       this.o.onError(err);
     }
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = this.o.clock.setTimeout(() => {
-      this.timer = null;
-      this.inFlight = this.checkNow().finally(() => {
-        this.inFlight = null;
-        this.schedule(this.o.checkIntervalMs);
-      });
-    }, delayMs);
-    this.timer.unref?.();
   }
 }
 

@@ -5,6 +5,7 @@ import { publicKeyFromPem } from '../../central/manifest.ts';
 import type { ModelContract } from '../../models/contract.ts';
 import { MAX_MODEL_BYTES } from '../../models/onnx-file.ts';
 import { ModelVerifyError, verifyModel } from './model-verify.ts';
+import { postReport } from './report-client.ts';
 
 export interface ModelUpdaterOptions {
   /** Base URL of the central server. */
@@ -87,12 +88,7 @@ export class ModelUpdater {
    */
   async reportRollout(modelVersion: string, outcome: string, maePerHorizon?: Record<string, number>): Promise<void> {
     const body = { kind: 'rollout', modelVersion: modelVersion.slice(0, 128) || '?', outcome: outcome.slice(0, 64), ...(maePerHorizon ? { maePerHorizon } : {}) };
-    await fetch(new URL('/v1/reports', this.o.url), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    }).catch(() => undefined);
+    await postReport({ url: this.o.url, token: this.o.token, timeoutMs: this.timeoutMs }, body).catch(() => undefined);
   }
 
   private get(pathName: string, etag: string | null): Promise<Response> {
