@@ -63,8 +63,8 @@ describe('ForecastScheduler', () => {
     s.store.append(reading(5));
     await s.scheduler.cycle();
     expect(s.forecasts).toHaveLength(1);
-    // Faulty readings never reach the model.
-    expect(s.forecaster.calls[0]).toHaveLength(5);
+    // One point per step: the mean of its usable readings at the newest one's time; the stuck reading is left out.
+    expect(s.forecaster.calls[0]).toEqual([{ tMs: reading(5).wallTimeMs, rh: 50 }]);
   });
 
   it('publishes and keeps the calibrated forecast, handing the model its interval level', async () => {
