@@ -27,7 +27,9 @@ export interface ForecastSchedulerOptions {
  * first reading). At most one forecast cycle runs at a time, so a slow model delays the next
  * cycle instead of piling up work. The model's input is read from the store as one aggregate per
  * step (ReadingStore.stepAggregates), so the whole window reaches the model whatever the reading
- * rate (24 h at 1 reading/s is 86 400 readings, 144 steps of 10 min).
+ * rate (24 h at 1 reading/s is 86 400 readings, 144 steps of 10 min). A refusal withdraws the
+ * sensor's kept forecast (latestForecast() is then null and latestNoForecast() says why) until a
+ * later cycle forecasts again.
  */
 export class ForecastScheduler {
   private timer: TimerHandle | null = null;
@@ -50,7 +52,7 @@ export class ForecastScheduler {
     this.timer = null;
   }
 
-  /** The sensor's forecast of the current or a recent step; null once a later cycle refused (see latestNoForecast). */
+  /** The sensor's newest forecast; null before the first and while the latest cycle refused (latestNoForecast says why). */
   latestForecast(sensorId: string): Forecast | null {
     return this.latest.get(sensorId) ?? null;
   }
@@ -120,6 +122,9 @@ export class ForecastScheduler {
     }
     const previous = this.latestRefusal.get(sensorId);
     this.latestRefusal.set(sensorId, made);
+    // The kept forecast is from an earlier step, and the inputs it would be renewed from are now
+    // refused: withdraw it, so no one is served a stale forecast while the reason is given.
+    this.latest.delete(sensorId);
     if (previous?.reason !== made.reason) this.opts.bus.emit('noForecast', made);
   }
 }
