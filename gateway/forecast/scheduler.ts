@@ -107,9 +107,7 @@ export class ForecastScheduler {
     // partial first step of a new sensor); nothing before the window reaches the model.
     const range = { fromMs: (currentStep - windowSteps) * stepMs, toMs: (currentStep + 1) * stepMs };
     const newest = this.opts.store.recent(sensorId, range.fromMs, 1);
-    const made =
-      refusal(sensorId, newest, this.opts.clockTrusted?.() ?? true) ??
-      (await this.opts.forecaster.forecast(sensorId, historyFromSteps(this.opts.store.stepAggregates(sensorId, { ...range, stepMs, unusableFlags: UNUSABLE_FLAGS })), now));
+    const made = refusal(sensorId, newest, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, this.history(sensorId, { ...range, stepMs }), now));
     if ('points' in made) {
       const result = this.opts.calibrate?.(made, this.opts.forecaster.info.intervalLevel) ?? made;
       // Done for this step. A refusal is retried at the next check instead: the reason
@@ -126,6 +124,11 @@ export class ForecastScheduler {
     // refused: withdraw it, so no one is served a stale forecast while the reason is given.
     this.latest.delete(sensorId);
     if (previous?.reason !== made.reason) this.opts.bus.emit('noForecast', made);
+  }
+
+  /** One point per step of [fromMs, toMs) from the store's aggregates: bounded by steps, not readings. */
+  private history(sensorId: string, range: { fromMs: number; toMs: number; stepMs: number }): HistoryPoint[] {
+    return historyFromSteps(this.opts.store.stepAggregates(sensorId, { ...range, unusableFlags: UNUSABLE_FLAGS }));
   }
 }
 
