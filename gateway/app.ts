@@ -292,6 +292,8 @@ export class Gateway {
       calibrate: (f, level) => this.scoring?.log.calibrate(f, level) ?? f,
       onError: (err) => this.log.error({ component: 'forecast', err }, 'forecast cycle failed'),
     });
+    // A refusal replaces the sensor's retained MQTT forecast with the reason (docs/mqtt.md, "Forecast").
+    this.bus.on('noForecast', (info) => void this.publisher?.publishNoForecast(info).catch((err: unknown) => this.log.error({ component: 'broker', err }, 'publish failed')));
     this.bus.on('noForecast', (info) => this.log.info({ component: 'forecast', ...info }, 'no forecast'));
     // The manager's holder: the interval level and step are the active model's at each forecast.
     this.unwireAlerts = startAlerts({ bus: this.bus, rules: this.config.forecast.alerts, clock: this.deps.clock, model: this.forecaster, store });

@@ -30,13 +30,12 @@ describe('gateway with a model that returns NaN', () => {
     models = null;
   });
 
-  it('reports invalid_output, keeps publishing readings, and stores nothing as a forecast', async () => {
+  it('reports invalid_output (HTTP 503 and the retained MQTT forecast), keeps publishing readings, and stores nothing as a forecast', async () => {
     models = await tempDir();
     const modelPath = await models.write('nan.onnx', nanModel(testContract()));
     gw = await startGatewayProcess({
       sources: [{ type: 'sim', sensors: ['sim-1'], intervalMs: 200, seed: 3 }],
       store: { flushIntervalMs: 200 },
-      mqtt: { enabled: false },
       clock: { trusted: 'always' },
       forecast: { modelPath, checkIntervalMs: 200, alerts: [{ sensor: '*', above: 60 }] },
     });
@@ -50,8 +49,19 @@ describe('gateway with a model that returns NaN', () => {
       void get('/api/forecast/sim-1').then((r) => (refusal = r));
       return (refusal as { body: Record<string, unknown> } | null)?.body.reason === 'invalid_output';
     }, 'the NaN model to be reported as invalid_output');
-    expect(refusal).toMatchObject({ status: 404, body: { reason: 'invalid_output' } });
+    expect(refusal).toMatchObject({ status: 503, body: { error: 'no_forecast', reason: 'invalid_output' } });
     expect(String((refusal as unknown as { body: { detail: unknown } }).body.detail)).toMatch(/NaN|not a humidity/);
+    // MQTT: the retained forecast topic says why instead of carrying a forecast.
+    const client = mqtt.connect({ host: '127.0.0.1', port: gw.mqttPort, reconnectPeriod: 0 });
+    const forecasts: Record<string, unknown>[] = [];
+    try {
+      client.on('message', (_topic, payload) => forecasts.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+      await client.subscribeAsync('hygrocast/sim-1/forecast');
+      await waitFor(() => forecasts.length > 0, 'the retained forecast topic');
+    } finally {
+      await client.endAsync();
+    }
+    expect(forecasts[0]).toMatchObject({ available: false, reason: 'invalid_output', points: [] });
     const first = await get('/api/readings/sim-1?since=0');
     const count = (first.body.readings as unknown[]).length;
     expect(count).toBeGreaterThan(0);

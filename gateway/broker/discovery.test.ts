@@ -37,7 +37,14 @@ describe('Home Assistant discovery payloads', () => {
       // Every entity: name, unique_id (needed for the device registry), state_topic, availability, device.
       expect(c.name, topic).toMatch(/^kitchen /);
       expect(c.state_topic, topic).toMatch(/^hygrocast\/kitchen(\/(forecast|link|alert|alert\/above-70|alert\/below-30))?$/);
-      expect(c).toMatchObject({ availability_topic: 'hygrocast/bridge/state', payload_available: 'online', payload_not_available: 'offline' });
+      const lastWill = { topic: 'hygrocast/bridge/state', payload_available: 'online', payload_not_available: 'offline' };
+      if (topic.includes('_forecast_')) {
+        // Unavailable while the gateway is offline OR refuses to forecast (the topic says available: false).
+        expect(c, topic).not.toHaveProperty('availability_topic');
+        expect(c).toMatchObject({ availability_mode: 'all', availability: [lastWill, { topic: 'hygrocast/kitchen/forecast', payload_available: 'online', payload_not_available: 'offline' }] });
+      } else {
+        expect(c).toMatchObject({ availability_topic: lastWill.topic, payload_available: 'online', payload_not_available: 'offline' });
+      }
       expect(c.device).toEqual({ identifiers: [nodeIdOf('hygrocast')], name: 'hygrocast (hygrocast)', model: 'hygrocast edge gateway', manufacturer: 'hygrocast', sw_version: '1.2.3' });
       uniqueIds.add(c.unique_id);
       if (topic.includes('/binary_sensor/')) {

@@ -1,5 +1,5 @@
 import { BrokerError } from './errors.ts';
-import { checkPrefix, checkSensorId, topicsFor, type MqttMessage } from './topics.ts';
+import { checkPrefix, checkSensorId, topicsFor, type MqttMessage, type Topics } from './topics.ts';
 
 /**
  * Home Assistant MQTT discovery (docs/mqtt.md, "Home Assistant"), as pure functions: the retained
@@ -36,9 +36,12 @@ export type DiscoveryConfig = Record<string, unknown> & {
   name: string;
   unique_id: string;
   state_topic: string;
-  availability_topic: string;
-  payload_available: string;
-  payload_not_available: string;
+  /** The gateway's last will; absent where `availability` lists several topics (HA takes one form or the other). */
+  availability_topic?: string;
+  payload_available?: string;
+  payload_not_available?: string;
+  availability?: Array<{ topic: string; payload_available: string; payload_not_available: string; value_template?: string }>;
+  availability_mode?: 'all' | 'any' | 'latest';
   device: { identifiers: string[]; name: string; model: string; manufacturer: string; sw_version: string };
 };
 
@@ -80,6 +83,7 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string): 
     messages.push(
       entity('sensor', `forecast_${label}`, `humidity forecast ${label}`, {
         state_topic: topics.forecast(sensorId),
+        ...forecastAvailability(topics, sensorId),
         value_template: `{% set p = value_json.points | selectattr('horizon_s', 'eq', ${h}) | list %}{{ p[0].humidity if p else None }}`,
         json_attributes_topic: topics.forecast(sensorId),
         json_attributes_template: `{{ {'model_version': value_json.model_version, 'base_time': value_json.base_time, 'warming_up': value_json.warming_up} | tojson }}`,
@@ -134,4 +138,24 @@ function configTopic(options: DiscoveryOptions, component: 'sensor' | 'binary_se
 
 function alertConfig(stateTopic: string) {
   return { state_topic: stateTopic, value_template: '{{ value_json.state }}', payload_on: 'on', payload_off: 'off', json_attributes_topic: stateTopic, device_class: 'problem' };
+}
+
+/**
+ * A forecast entity is available only while the gateway is online AND forecasting the sensor: while
+ * the gateway refuses (stale or faulty inputs, untrusted clock), the forecast topic carries
+ * `available: false` and the reason, and HA shows the entity unavailable instead of a stale value.
+ * HA accepts `availability_topic` or an `availability` list, not both: the base keys are set to
+ * undefined here, which JSON.stringify leaves out.
+ */
+function forecastAvailability(topics: Topics, sensorId: string) {
+  return {
+    availability_topic: undefined,
+    payload_available: undefined,
+    payload_not_available: undefined,
+    availability_mode: 'all',
+    availability: [
+      { topic: topics.bridgeState, payload_available: 'online', payload_not_available: 'offline' },
+      { topic: topics.forecast(sensorId), value_template: "{{ 'online' if value_json.available else 'offline' }}", payload_available: 'online', payload_not_available: 'offline' },
+    ],
+  };
 }

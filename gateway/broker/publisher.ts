@@ -9,9 +9,11 @@ import {
   availabilityMessage,
   encodeLink,
   forecastMessage,
+  noForecastMessage,
   readingMessages,
   topicsFor,
   type AlertPayload,
+  type ForecastRefusal,
   type MqttMessage,
   type Topics,
 } from './topics.ts';
@@ -89,6 +91,12 @@ export class MqttPublisher {
   async publishForecast(forecast: Forecast): Promise<void> {
     if (!this.running) return;
     await this.send([forecastMessage(this.topics, forecast)]);
+  }
+
+  /** Replaces the sensor's retained forecast with `available: false` and the reason (docs/mqtt.md, "Forecast"). */
+  async publishNoForecast(refusal: ForecastRefusal): Promise<void> {
+    if (!this.running) return;
+    await this.send([noForecastMessage(this.topics, refusal, this.clock.now())]);
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   encodeLink,
   encodeState,
   forecastMessage,
+  noForecastMessage,
   readingMessages,
   topicsFor,
 } from './topics.ts';
@@ -91,6 +92,7 @@ describe('payloads', () => {
       warmingUp: true,
     };
     expect(JSON.parse(encodeForecast(f))).toEqual({
+      available: true,
       model_version: 'ridge-2026.01',
       issued: '2026-01-01T12:00:00.000Z',
       base_time: '2026-01-01T11:50:00.000Z',
@@ -112,6 +114,28 @@ describe('payloads', () => {
     expect(() => alertOfMessage(t, 'kitchen', { ...on, id: 'a/#' })).toThrow(expect.objectContaining({ code: 'BROKER_INVALID_OPTION', message: expect.stringContaining('alert id "a/#"') }));
     expect(() => alertOfMessage(t, 'kitchen', { state: 'on' })).toThrow(/needs an id/);
     expect(() => alertMessage(t, 'kitchen', { ...on, state: 'maybe' as 'on' })).toThrow(/alert state must be "on" or "off"/);
+  });
+
+  it('replaces the retained forecast with available false and the reason when the gateway refuses', () => {
+    const refusal = { sensorId: 'kitchen', reason: 'faulty_readings', detail: 'every reading is flagged' };
+    const m = noForecastMessage(topicsFor('p'), refusal, Date.UTC(2026, 0, 1, 12));
+    expect(m).toMatchObject({ topic: 'p/kitchen/forecast', retain: true });
+    const payload = JSON.parse(m.payload) as Record<string, unknown>;
+    expect(payload).toEqual({
+      available: false,
+      reason: 'faulty_readings',
+      detail: 'every reading is flagged',
+      since: '2026-01-01T12:00:00.000Z',
+      model_version: null,
+      issued: null,
+      base_time: null,
+      warming_up: null,
+      points: [],
+      units: { humidity: '%RH', horizon: 's' },
+    });
+    // The same keys as a forecast, so templates and flows reading the topic never hit a missing field.
+    const forecastKeys = Object.keys(JSON.parse(encodeForecast({ sensorId: 'kitchen', issuedAtMs: 0, baseTimeMs: 0, modelVersion: 'm', points: [], warmingUp: false })) as object);
+    expect(forecastKeys.every((k) => k in payload)).toBe(true);
   });
 
   it('encodes link state and availability', () => {

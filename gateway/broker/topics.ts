@@ -103,11 +103,40 @@ export function encodeState(r: Reading): string {
 
 export function encodeForecast(f: Forecast): string {
   return JSON.stringify({
+    available: true,
     model_version: f.modelVersion,
     issued: iso(f.issuedAtMs),
     base_time: iso(f.baseTimeMs),
     warming_up: f.warmingUp,
     points: f.points.map((p) => ({ horizon_s: p.horizonS, humidity: round2(p.rh), lower: round2(p.lower), upper: round2(p.upper) })),
+    units: { humidity: UNITS.humidity, horizon: 's' },
+  });
+}
+
+/** Why the gateway makes no forecast for a sensor (the forecaster's NoForecast, structurally: the broker does not import the forecaster). */
+export interface ForecastRefusal {
+  sensorId: string;
+  /** A stable code: stale, faulty_readings, too_many_gaps, stuck_sensor, clock_untrusted... (docs/forecast.md). */
+  reason: string;
+  detail: string;
+}
+
+/**
+ * What replaces the retained forecast while the gateway refuses to forecast: the forecast's fields
+ * with no points and nulls, `available: false`, and why. A subscriber (or one connecting later)
+ * never acts on a forecast the gateway has withdrawn; the next forecast replaces it.
+ */
+export function encodeNoForecast(r: ForecastRefusal, sinceMs: number): string {
+  return JSON.stringify({
+    available: false,
+    reason: r.reason,
+    detail: r.detail,
+    since: iso(sinceMs),
+    model_version: null,
+    issued: null,
+    base_time: null,
+    warming_up: null,
+    points: [],
     units: { humidity: UNITS.humidity, horizon: 's' },
   });
 }
@@ -130,6 +159,10 @@ export function readingMessages(topics: Topics, r: Reading): MqttMessage[] {
 
 export function forecastMessage(topics: Topics, f: Forecast): MqttMessage {
   return { topic: topics.forecast(f.sensorId), payload: encodeForecast(f), retain: true };
+}
+
+export function noForecastMessage(topics: Topics, r: ForecastRefusal, sinceMs: number): MqttMessage {
+  return { topic: topics.forecast(r.sensorId), payload: encodeNoForecast(r, sinceMs), retain: true };
 }
 
 /**

@@ -55,8 +55,10 @@ export class MemoryDashboardData implements DashboardData {
     this.refusals.delete(forecast.sensorId);
   }
 
+  /** A refusal withdraws the sensor's forecast, as the scheduler does: no stale forecast is served. */
   setNoForecast(info: NoForecast): void {
     this.refusals.set(info.sensorId, info);
+    this.forecasts.delete(info.sensorId);
   }
 
   setLink(source: string, state: LinkState, detail: string): void {

@@ -70,6 +70,9 @@ describe('page state', () => {
     applyMessage(state, { type: 'forecast', forecast: forecast('a', T0) });
     expect(state.sensors.get('a')?.forecast?.baseTimeMs).toBe(T0);
     expect(state.sensors.get('a')?.noForecast).toBeNull();
+    // A refusal withdraws the forecast from the chart too.
+    applyMessage(state, { type: 'noForecast', info: { sensorId: 'a', reason: 'faulty_readings', detail: 'y' } });
+    expect(state.sensors.get('a')).toMatchObject({ forecast: null, noForecast: { reason: 'faulty_readings' } });
     expect(applyMessage(state, { type: 'link', source: 'sim:a', state: 'down', detail: 'gone' })).toEqual({ all: false, sensors: ['a'], links: true });
     expect(state.links.get('sim:a')).toEqual({ state: 'down', detail: 'gone' });
   });

@@ -12,7 +12,7 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
 
   constructor(
-    readonly statusCode: 400 | 404,
+    readonly statusCode: 400 | 404 | 503,
     readonly error: 'bad_request' | 'unknown_sensor' | 'no_forecast',
     message: string,
     /** Extra fields of the JSON body (e.g. which parameter was wrong). */

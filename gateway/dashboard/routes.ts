@@ -74,7 +74,8 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { dat
     const forecast = data.latestForecast(sensorId);
     if (forecast) return forecast;
     const why = data.lastNoForecast(sensorId);
-    const message = why ? `no forecast for ${sensorId}: ${why.reason} (${why.detail})` : `no forecast for ${sensorId} yet`;
-    throw new ApiError(404, 'no_forecast', message, { sensor: sensorId, reason: why?.reason ?? null, detail: why?.detail ?? null });
+    // 503: the gateway refuses to forecast for now (stale or faulty inputs, clock...) and says why; 404: no cycle has run yet.
+    if (why) throw new ApiError(503, 'no_forecast', `no forecast for ${sensorId}: ${why.reason} (${why.detail})`, { sensor: sensorId, reason: why.reason, detail: why.detail });
+    throw new ApiError(404, 'no_forecast', `no forecast for ${sensorId} yet`, { sensor: sensorId, reason: null, detail: null });
   });
 };

@@ -185,10 +185,10 @@ describe('dashboard server', () => {
     }
   });
 
-  it('answers the latest forecast, or 404 with the reason there is none', async () => {
+  it('answers the latest forecast, 503 with the reason the gateway refuses, or 404 before any cycle', async () => {
     await start();
     const none = await getJson('/api/forecast/bath');
-    expect(none.status).toBe(404);
+    expect(none.status).toBe(503);
     expect(none.body).toMatchObject({ error: 'no_forecast', reason: 'no_history', detail: 'needs 24 steps, has 1' });
     const noReason = await getJson('/api/forecast/kitchen');
     expect(noReason.status).toBe(404);
@@ -198,6 +198,13 @@ describe('dashboard server', () => {
     expect(made.status).toBe(200);
     expect(made.body).toMatchObject({ sensorId: 'bath', modelVersion: 'test-1' });
     expect((made.body.points as { rh: number }[])[0]?.rh).toBe(66);
+    // A later refusal withdraws the forecast: the reason is served, not the stale forecast.
+    bus.emit('noForecast', { sensorId: 'bath', reason: 'faulty_readings', detail: 'every reading is flagged' });
+    const refused = await getJson('/api/forecast/bath');
+    expect(refused.status).toBe(503);
+    expect(refused.body).toEqual({ error: 'no_forecast', message: 'no forecast for bath: faulty_readings (every reading is flagged)', sensor: 'bath', reason: 'faulty_readings', detail: 'every reading is flagged' });
+    bus.emit('forecast', forecast('bath', T0 + 600_000, 67));
+    expect(await getJson('/api/forecast/bath')).toMatchObject({ status: 200, body: { sensorId: 'bath', baseTimeMs: T0 + 600_000 } });
   });
 
   it('answers unknown routes with a JSON 404', async () => {

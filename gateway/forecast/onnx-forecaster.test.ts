@@ -118,6 +118,22 @@ describe('OnnxForecaster', () => {
     expect((trailing as NoForecast).detail).toMatch(/the last \d+ steps of 600 s have no reading/);
   });
 
+  it('says faulty_readings, not stale, when readings arrive but every recent one is flagged', async () => {
+    const f = await load('persist4.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract()));
+    const now = T0 + 8 * STEP_MS;
+    const flagged = (fromMs: number): HistoryPoint[] => readings(fromMs, now, () => Number.NaN).map((p) => ({ ...p, faulty: true }));
+    const usableThenFlagged = [...readings(T0, T0 + 4 * STEP_MS, ramp), ...flagged(T0 + 4 * STEP_MS)];
+    const r = await f.forecast('e', usableThenFlagged, now);
+    expect(r).toMatchObject({ sensorId: 'e', reason: 'faulty_readings' });
+    expect((r as NoForecast).detail).toMatch(/readings arrive \(newest 10 s old\) but every one of the last 1200 s \(2 steps\) is flagged unusable.*the newest usable one is 2410 s old/);
+    expect(await f.forecast('g', flagged(T0), now)).toMatchObject({ sensorId: 'g', reason: 'faulty_readings', detail: expect.stringMatching(/no usable reading in the model window/) });
+    // Flagged readings that stopped too: the sensor is silent, i.e. stale.
+    const silent = await f.forecast('h', [...readings(T0, T0 + 4 * STEP_MS, ramp), { tMs: T0 + 5 * STEP_MS, rh: Number.NaN, faulty: true }], now);
+    expect(silent).toMatchObject({ sensorId: 'h', reason: 'stale' });
+    // A flagged reading newer than a fresh usable one changes nothing.
+    expect(await f.forecast('i', [...readings(T0, now - 30_000, ramp), ...flagged(now - 30_000)], now)).toMatchObject({ sensorId: 'i', warmingUp: false });
+  });
+
   it('turns NaN output into invalid_output instead of throwing', async () => {
     const f = await load('nan.onnx', nanModel(testContract()));
     const now = T0 + 7 * STEP_MS;

@@ -81,10 +81,8 @@ export class OnnxForecaster implements Forecaster {
     const session = this.session;
     if (!session) return refuse('model_error', 'forecaster is closed');
     if (history.length === 0) return refuse('no_history', 'no readings yet');
-    const newest = history.reduce((m, p) => Math.max(m, p.tMs), -Infinity);
-    if (nowMs - newest > this.staleAfterMs) {
-      return refuse('stale', `newest reading is ${Math.round((nowMs - newest) / 1000)} s old, more than ${this.staleAfterMs / 1000} s (${this.staleAfterMs / this.stepMs} steps)`);
-    }
+    const stale = this.staleness(history, nowMs);
+    if (stale) return refuse(stale.reason, stale.detail);
     const { lastStepStartMs, partial, window } = this.window(history, nowMs);
     if (!window.ok) return refuse(window.reason, window.detail);
     const [sin, cos] = timeFeatures(this.secondsOfDay(lastStepStartMs));
@@ -104,6 +102,28 @@ export class OnnxForecaster implements Forecaster {
       points,
       warmingUp: partial || window.padded > 0,
     };
+  }
+
+  /**
+   * Why the newest usable point is too old, or null. Readings still arriving but all flagged
+   * (faulty points) make the sensor faulty, not stale: the fix is the sensor, not its link.
+   */
+  private staleness(history: HistoryPoint[], nowMs: number): { reason: NoForecast['reason']; detail: string } | null {
+    let usable = -Infinity;
+    let any = -Infinity;
+    for (const p of history) {
+      any = Math.max(any, p.tMs);
+      if (!p.faulty) usable = Math.max(usable, p.tMs);
+    }
+    if (nowMs - usable <= this.staleAfterMs) return null;
+    const limit = `${this.staleAfterMs / 1000} s (${this.staleAfterMs / this.stepMs} steps)`;
+    const age = (tMs: number): string => `${Math.round((nowMs - tMs) / 1000)} s`;
+    if (nowMs - any <= this.staleAfterMs) {
+      const last = usable === -Infinity ? 'no usable reading in the model window' : `the newest usable one is ${age(usable)} old`;
+      return { reason: 'faulty_readings', detail: `readings arrive (newest ${age(any)} old) but every one of the last ${limit} is flagged unusable (out_of_range, sensor_error, stuck or spike); ${last}` };
+    }
+    if (usable === -Infinity) return { reason: 'no_history', detail: 'no usable reading in the model window' };
+    return { reason: 'stale', detail: `newest reading is ${age(usable)} old, more than ${limit}` };
   }
 
   async close(): Promise<void> {

@@ -63,8 +63,28 @@ describe('ForecastScheduler', () => {
     s.store.append(reading(5));
     await s.scheduler.cycle();
     expect(s.forecasts).toHaveLength(1);
-    // Faulty readings never reach the model.
-    expect(s.forecaster.calls[0]).toHaveLength(5);
+    // One point per step: the mean of its usable readings at the newest one's time; the stuck reading is left out.
+    expect(s.forecaster.calls[0]).toEqual([{ tMs: reading(5).wallTimeMs, rh: 50 }]);
+  });
+
+  it('withdraws the kept forecast when a later step is refused, and keeps the newest once forecasting resumes', async () => {
+    const trusted = { value: true };
+    const s = setup(trusted);
+    for (let i = 0; i < 5; i++) s.store.append(reading(i));
+    await s.scheduler.cycle();
+    expect(s.scheduler.latestForecast('cellar')).toMatchObject({ sensorId: 'cellar', issuedAtMs: T0 });
+    // The next step: inputs refused. The forecast of the previous step must not be served any more.
+    s.clock.advance(600_000);
+    trusted.value = false;
+    await s.scheduler.cycle();
+    expect(s.scheduler.latestForecast('cellar')).toBeNull();
+    expect(s.scheduler.latestNoForecast('cellar')).toMatchObject({ sensorId: 'cellar', reason: 'clock_untrusted' });
+    expect(s.refusals.map((r) => r.reason)).toEqual(['clock_untrusted']);
+    trusted.value = true;
+    await s.scheduler.cycle();
+    expect(s.scheduler.latestForecast('cellar')).toMatchObject({ issuedAtMs: T0 + 600_000 });
+    expect(s.scheduler.latestNoForecast('cellar')).toBeNull();
+    expect(s.forecasts).toHaveLength(2);
   });
 
   it('publishes and keeps the calibrated forecast, handing the model its interval level', async () => {

@@ -1,11 +1,12 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { GatewayBus } from '../events.ts';
-import type { ReadingStore } from '../store/store.ts';
-import type { Forecast } from '../types.ts';
+import type { ReadingStore, StepAggregate } from '../store/store.ts';
+import type { Forecast, QualityFlag } from '../types.ts';
 import type { Forecaster, HistoryPoint, NoForecast } from './forecaster.ts';
 
-/** Flags that make a reading unusable as model input. */
-const FAULTY = new Set(['out_of_range', 'sensor_error', 'stuck', 'spike']);
+/** Flags that make a reading unusable as model input (and as the truth it is scored against). */
+export const UNUSABLE_FLAGS: readonly QualityFlag[] = ['out_of_range', 'sensor_error', 'stuck', 'spike'];
+const FAULTY: ReadonlySet<string> = new Set(UNUSABLE_FLAGS);
 
 export interface ForecastSchedulerOptions {
   store: ReadingStore;
@@ -24,7 +25,11 @@ export interface ForecastSchedulerOptions {
 /**
  * Forecasts each sensor once per completed model step (and once as soon as a sensor has its
  * first reading). At most one forecast cycle runs at a time, so a slow model delays the next
- * cycle instead of piling up work.
+ * cycle instead of piling up work. The model's input is read from the store as one aggregate per
+ * step (ReadingStore.stepAggregates), so the whole window reaches the model whatever the reading
+ * rate (24 h at 1 reading/s is 86 400 readings, 144 steps of 10 min). A refusal withdraws the
+ * sensor's kept forecast (latestForecast() is then null and latestNoForecast() says why) until a
+ * later cycle forecasts again.
  */
 export class ForecastScheduler {
   private timer: TimerHandle | null = null;
@@ -47,6 +52,7 @@ export class ForecastScheduler {
     this.timer = null;
   }
 
+  /** The sensor's newest forecast; null before the first and while the latest cycle refused (latestNoForecast says why). */
   latestForecast(sensorId: string): Forecast | null {
     return this.latest.get(sensorId) ?? null;
   }
@@ -97,9 +103,11 @@ export class ForecastScheduler {
     const now = this.opts.clock.now();
     const currentStep = Math.floor(now / stepMs);
     if (this.lastBaseStep.get(sensorId) === currentStep) return;
-    const sinceMs = now - (windowSteps + 2) * stepMs;
-    const readings = this.opts.store.recent(sensorId, sinceMs);
-    const made = refusal(sensorId, readings, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, toHistory(readings), now));
+    // The window's steps and the step in progress (the resampler's interpolation anchor, or the
+    // partial first step of a new sensor); nothing before the window reaches the model.
+    const range = { fromMs: (currentStep - windowSteps) * stepMs, toMs: (currentStep + 1) * stepMs };
+    const newest = this.opts.store.recent(sensorId, range.fromMs, 1);
+    const made = refusal(sensorId, newest, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, this.history(sensorId, { ...range, stepMs }), now));
     if ('points' in made) {
       const result = this.opts.calibrate?.(made, this.opts.forecaster.info.intervalLevel) ?? made;
       // Done for this step. A refusal is retried at the next check instead: the reason
@@ -112,7 +120,15 @@ export class ForecastScheduler {
     }
     const previous = this.latestRefusal.get(sensorId);
     this.latestRefusal.set(sensorId, made);
+    // The kept forecast is from an earlier step, and the inputs it would be renewed from are now
+    // refused: withdraw it, so no one is served a stale forecast while the reason is given.
+    this.latest.delete(sensorId);
     if (previous?.reason !== made.reason) this.opts.bus.emit('noForecast', made);
+  }
+
+  /** One point per step of [fromMs, toMs) from the store's aggregates: bounded by steps, not readings. */
+  private history(sensorId: string, range: { fromMs: number; toMs: number; stepMs: number }): HistoryPoint[] {
+    return historyFromSteps(this.opts.store.stepAggregates(sensorId, { ...range, unusableFlags: UNUSABLE_FLAGS }));
   }
 }
 
@@ -124,6 +140,22 @@ function refusal(sensorId: string, readings: { quality: string[] }[], clockTrust
   return null;
 }
 
+/**
+ * The forecaster's history from per-step aggregates: per step, the mean of its usable readings at
+ * the time of its newest usable one (the resampler's step mean is then that mean, and staleness is
+ * measured from the same reading), and a faulty marker at the time of a newer unusable reading,
+ * which tells a sensor sending only flagged readings from a silent one.
+ */
+export function historyFromSteps(steps: readonly StepAggregate[]): HistoryPoint[] {
+  const out: HistoryPoint[] = [];
+  for (const s of steps) {
+    if (s.meanRh !== null && s.newestUsableMs !== null) out.push({ tMs: s.newestUsableMs, rh: s.meanRh });
+    if (s.newestUsableMs === null || s.newestMs > s.newestUsableMs) out.push({ tMs: s.newestMs, rh: Number.NaN, faulty: true });
+  }
+  return out;
+}
+
+/** Raw readings to history, unusable ones left out (shadow comparison; the scheduler uses historyFromSteps). */
 export function toHistory(readings: { wallTimeMs: number; rh: number | null; quality: string[] }[]): HistoryPoint[] {
   const out: HistoryPoint[] = [];
   for (const r of readings) {

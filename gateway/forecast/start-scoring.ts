@@ -6,7 +6,7 @@ import { DB_FILE_NAME } from '../store/sqlite-store.ts';
 import type { ReadingStore } from '../store/store.ts';
 import { ForecastLog, ForecastScoring } from './forecast-log.ts';
 import type { TruthFn } from './forecast-log.ts';
-import { toHistory } from './scheduler.ts';
+import { UNUSABLE_FLAGS } from './scheduler.ts';
 
 /**
  * How long this module's connection waits for the store's writer, ms. Short: better-sqlite3
@@ -29,16 +29,14 @@ export interface StartScoringOptions {
 /**
  * Opens a second connection to the store's database file (WAL allows a reader and a writer
  * side by side) for the forecasts table, and starts recording and scoring. The truth of a
- * target step is the mean of the sensor's usable readings in it, with the same faulty-flag
- * rule as the forecaster's input (scheduler.ts toHistory).
+ * target step is the mean of the sensor's usable readings in it, with the same flag rule as
+ * the forecaster's input (scheduler.ts UNUSABLE_FLAGS), aggregated by the store: however long
+ * ago the step was (late scoring after a restart) and however many readings it holds.
  */
 export function startForecastScoring(o: StartScoringOptions): { stop(): void; log: ForecastLog } {
   const db = new Database(path.join(o.dataDir, DB_FILE_NAME), { timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  const truth: TruthFn = (sensorId, fromMs, toMs) => {
-    const points = toHistory(o.store.recent(sensorId, fromMs)).filter((p) => p.tMs < toMs);
-    return points.length === 0 ? null : points.reduce((s, p) => s + p.rh, 0) / points.length;
-  };
+  const truth: TruthFn = (sensorId, fromMs, toMs) => o.store.stepAggregates(sensorId, { fromMs, toMs, stepMs: toMs - fromMs, unusableFlags: UNUSABLE_FLAGS })[0]?.meanRh ?? null;
   const { enabled, rate, maxScale } = o.bandCalibration;
   const log = new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs, bandCalibration: enabled ? { rate, maxScale } : null });
   const scoring = new ForecastScoring({ log, bus: o.bus, clock: o.clock, truth, onError: o.onError });

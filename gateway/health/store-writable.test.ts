@@ -39,6 +39,7 @@ describe('StoreWritableCheck', () => {
     const instrumented = check.instrument({
       append: (r) => store.append(r),
       recent: (a, b, c) => store.recent(a, b, c),
+      stepAggregates: (a, q) => store.stepAggregates(a, q),
       sensors: () => store.sensors(),
       stats: () => store.stats(),
       close: () => store.close(),

@@ -54,6 +54,7 @@ export class StoreWritableCheck implements HealthCheck {
         }
       },
       recent: (sensorId, sinceMs, limit) => store.recent(sensorId, sinceMs, limit),
+      stepAggregates: (sensorId, query) => store.stepAggregates(sensorId, query),
       sensors: () => store.sensors(),
       stats: () => store.stats(),
       close: () => store.close(),

@@ -8,7 +8,7 @@ import { startFlushTimer, throttledFailureLog } from './flush-timer.ts';
 import { MemoryStore } from './memory-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { reading } from './store.contract.ts';
-import type { ReadingStore } from './store.ts';
+import type { ReadingStore, StepQuery } from './store.ts';
 
 /** A real SqliteStore whose next `failures` flushes fail the way a full disk does. */
 class DiskFullFor implements ReadingStore {
@@ -28,6 +28,9 @@ class DiskFullFor implements ReadingStore {
   }
   recent(sensorId: string, sinceMs: number, limit?: number) {
     return this.inner.recent(sensorId, sinceMs, limit);
+  }
+  stepAggregates(sensorId: string, query: StepQuery) {
+    return this.inner.stepAggregates(sensorId, query);
   }
   sensors(): string[] {
     return this.inner.sensors();

@@ -1,7 +1,8 @@
 import type { Reading } from '../types.ts';
 import { StoreError } from './errors.ts';
 import { PendingBuffer, byWallTime, copyReading, mergeRecent, readingKey } from './pending-buffer.ts';
-import { DEFAULT_MAX_PENDING_READINGS, type ReadingStore, type StoreStats, type StoredReading } from './store.ts';
+import { StepAccumulator, checkStepQuery } from './step-aggregates.ts';
+import { DEFAULT_MAX_PENDING_READINGS, type ReadingStore, type StepAggregate, type StepQuery, type StoreStats, type StoredReading } from './store.ts';
 import { checkIntOption, checkSince, resolveLimit, validateReading } from './validate.ts';
 
 export interface MemoryStoreOptions {
@@ -70,6 +71,15 @@ export class MemoryStore implements ReadingStore {
     checkSince(sinceMs);
     const stored = this.stored.filter((r) => r.sensorId === sensorId && r.wallTimeMs >= sinceMs).sort(byWallTime);
     return mergeRecent(stored, this.pending.matching(sensorId, sinceMs), max).map((r) => copyReading(r, r.id));
+  }
+
+  stepAggregates(sensorId: string, query: StepQuery): StepAggregate[] {
+    this.assertOpen();
+    checkStepQuery(query);
+    const acc = new StepAccumulator(query);
+    for (const r of this.stored) if (r.sensorId === sensorId) acc.addReading(r);
+    for (const r of this.pending.matching(sensorId, query.fromMs)) acc.addReading(r);
+    return acc.result();
   }
 
   sensors(): string[] {

@@ -37,6 +37,19 @@ afterEach(() => {
 });
 
 describe('SqliteStore', () => {
+  it('weights a thinned row by its samples in stepAggregates(), as the readings it replaced', () => {
+    const store = open();
+    store.append(reading(1, { rh: 40 }));
+    store.append(reading(2, { rh: 50 }));
+    store.flush();
+    // What thinning leaves (eviction.ts): one row holding the mean of 3 readings.
+    const other = new Database(path.join(dataDir, DB_FILE_NAME));
+    other.prepare('UPDATE readings SET samples = 3, resolution_ms = 60000 WHERE seq = 1').run();
+    other.close();
+    const [step] = store.stepAggregates('kitchen', { fromMs: reading(0).wallTimeMs, toMs: reading(10).wallTimeMs, stepMs: 60_000, unusableFlags: ['spike'] });
+    expect(step).toMatchObject({ usable: 4, meanRh: (3 * 40 + 50) / 4 });
+  });
+
   it('creates the data folder and the database file', () => {
     dataDir = path.join(dataDir, 'nested', 'deeper');
     const store = open();

@@ -9,7 +9,8 @@ import { Evictor, type EvictionCounts } from './eviction.ts';
 import { NO_PAGE_LIMIT, openDatabase } from './open-db.ts';
 import { StoredTimeCorrector, correctedWall, type TimeAnchor } from './time-correction.ts';
 import { PendingBuffer, copyReading, mergeRecent } from './pending-buffer.ts';
-import { DEFAULT_MAX_PENDING_READINGS, type ReadingStore, type StoreStats, type StoredReading } from './store.ts';
+import { StepAccumulator, checkStepQuery } from './step-aggregates.ts';
+import { DEFAULT_MAX_PENDING_READINGS, type ReadingStore, type StepAggregate, type StepQuery, type StoreStats, type StoredReading } from './store.ts';
 import { QUALITY_FLAGS, checkIntOption, checkSince, resolveLimit, validateReading } from './validate.ts';
 
 export interface SqliteStoreOptions {
@@ -58,6 +59,15 @@ export const DEFAULT_RETENTION_BYTES = 512 * 1024 * 1024;
 /** Smallest byte budget accepted (1 MiB): below it the schema and one flush batch do not fit. */
 export const MIN_RETENTION_BYTES = 1024 * 1024;
 
+/** One step's partial aggregate from SQL (stepAggregates()). */
+interface StepRow {
+  k: number;
+  sum: number;
+  usable: number;
+  newest_usable: number | null;
+  newest: number;
+}
+
 interface Row {
   id: number;
   sensor_id: string;
@@ -90,6 +100,8 @@ export class SqliteStore implements ReadingStore {
     markSynced: Database.Statement;
   };
   private readonly insertBatch: (batch: readonly StoredReading[]) => number;
+  /** stepAggregates() statements by unusable-flag set; at most 2^QUALITY_FLAGS.length, in practice one. */
+  private readonly stepStatements = new Map<string, Database.Statement>();
   private nextId: number;
   private storedCount: number;
   private flushFailing = false;
@@ -334,6 +346,45 @@ export class SqliteStore implements ReadingStore {
     const rows = this.stmt.recent.all(sensorId, sinceMs, max) as Row[];
     const stored = rows.reverse().map(fromRow);
     return mergeRecent(stored, this.pending.matching(sensorId, sinceMs), max).map((r) => copyReading(r, r.id));
+  }
+
+  /**
+   * One aggregate query over the (sensor_id, wall_ms) index, then the buffered readings folded in.
+   * A thinned row counts with its `samples`, so its step has the mean of the readings it replaced.
+   */
+  stepAggregates(sensorId: string, query: StepQuery): StepAggregate[] {
+    this.assertOpen();
+    checkStepQuery(query);
+    const acc = new StepAccumulator(query);
+    const rows = this.stepStatement(query.unusableFlags).all({ sensor: sensorId, from: query.fromMs, to: query.toMs, step: query.stepMs }) as StepRow[];
+    for (const r of rows) acc.addPartial(r.k, r.sum, r.usable, r.newest_usable, r.newest);
+    for (const r of this.pending.matching(sensorId, query.fromMs)) acc.addReading(r);
+    return acc.result();
+  }
+
+  private stepStatement(unusableFlags: readonly QualityFlag[]): Database.Statement {
+    const flags = [...new Set(unusableFlags)].sort();
+    const key = flags.join(',');
+    let stmt = this.stepStatements.get(key);
+    if (stmt) return stmt;
+    // Flags are checked against QUALITY_FLAGS (checkStepQuery), so inlining them is safe. The
+    // store keeps flags comma-joined, so `,flag,` cannot match a longer name.
+    // Most readings carry no flag: `quality = ''` spares them the string tests.
+    const noFlag = flags.map((f) => `instr(',' || quality || ',', ',${f},') = 0`);
+    const usable = noFlag.length === 0 ? 'rh IS NOT NULL' : `rh IS NOT NULL AND (quality = '' OR (${noFlag.join(' AND ')}))`;
+    stmt = this.db.prepare(
+      // better-sqlite3 binds JS numbers as REAL: the CAST truncates the (non-negative) quotient, i.e. floors it as bucketMeans does.
+      `SELECT CAST((wall_ms - @from) / @step AS INTEGER) AS k,
+              total(CASE WHEN ${usable} THEN rh * samples END) AS sum,
+              total(CASE WHEN ${usable} THEN samples END) AS usable,
+              max(CASE WHEN ${usable} THEN wall_ms END) AS newest_usable,
+              max(wall_ms) AS newest
+         FROM readings
+        WHERE sensor_id = @sensor AND wall_ms >= @from AND wall_ms < @to
+        GROUP BY k`,
+    );
+    this.stepStatements.set(key, stmt);
+    return stmt;
   }
 
   sensors(): string[] {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Reading } from '../types.ts';
-import type { ReadingStore } from './store.ts';
+import { bucketMeans } from '../../models/resample.ts';
+import type { QualityFlag, Reading } from '../types.ts';
+import { DEFAULT_RECENT_LIMIT, type ReadingStore } from './store.ts';
 
 /** Makes a fresh, empty store; `cleanup` runs after each test (remove temp folders...). */
 export type StoreFactory = (options: { maxPendingReadings?: number }) => { store: ReadingStore; cleanup?: () => void };
@@ -106,6 +107,65 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       expect(store.recent('kitchen', 0, 3).map((r) => r.seq)).toEqual([5, 6, 7]);
       expect(() => store.recent('kitchen', 0, 0)).toThrow(expect.objectContaining({ code: 'STORE_INVALID_ARGUMENT' }));
       expect(() => store.recent('kitchen', Number.NaN)).toThrow(/sinceMs/);
+    });
+
+    it('aggregates usable readings per step exactly as the resampler does, buffered ones included', () => {
+      const store = open();
+      const unusableFlags: QualityFlag[] = ['out_of_range', 'sensor_error', 'stuck', 'spike'];
+      const STEP = 10_000;
+      const rows = [
+        reading(1, { rh: 40.1 }),
+        reading(2, { rh: 41.7, quality: ['stale'] }), // a flag that does not make a value unusable
+        reading(4, { rh: 99, quality: ['spike'] }), // newest of its step, but unusable
+        reading(12, { rh: null, quality: ['sensor_error'] }), // a step with only an unusable reading
+        reading(21, { rh: 50.3 }),
+        reading(25, { rh: 52.9, quality: ['out_of_range', 'stale'] }),
+        reading(29, { rh: 51.1 }),
+        reading(30, { rh: 70 }), // at toMs: outside
+      ];
+      for (const r of rows.slice(0, 5)) store.append(r);
+      store.flush();
+      for (const r of rows.slice(5)) store.append(r); // buffered
+      store.append(reading(3, { sensorId: 'cellar', rh: 10 }));
+      const query = { fromMs: reading(0).wallTimeMs, toMs: reading(30).wallTimeMs, stepMs: STEP, unusableFlags };
+      const got = store.stepAggregates('kitchen', query);
+      expect(got.map((a) => ({ ...a, meanRh: null }))).toEqual([
+        { startMs: query.fromMs, meanRh: null, usable: 2, newestUsableMs: reading(2).wallTimeMs, newestMs: reading(4).wallTimeMs },
+        { startMs: query.fromMs + STEP, meanRh: null, usable: 0, newestUsableMs: null, newestMs: reading(12).wallTimeMs },
+        { startMs: query.fromMs + 2 * STEP, meanRh: null, usable: 2, newestUsableMs: reading(29).wallTimeMs, newestMs: reading(29).wallTimeMs },
+      ]);
+      // The resampler's rule over the raw readings: same means, same empty steps.
+      const points = store.recent('kitchen', 0).map((r) => ({ tMs: r.wallTimeMs, rh: r.rh ?? Number.NaN, faulty: r.quality.some((f) => unusableFlags.includes(f)) }));
+      const expected = bucketMeans(points, { stepMs: STEP, startMs: query.fromMs, steps: 3 });
+      expect(expected[1]).toBeNull();
+      expect(got[0]!.meanRh).toBeCloseTo(expected[0]!, 12);
+      expect(got[1]!.meanRh).toBeNull();
+      expect(got[2]!.meanRh).toBeCloseTo(expected[2]!, 12);
+      expect(store.stepAggregates('nobody', query)).toEqual([]);
+      expect(store.stepAggregates('kitchen', { ...query, unusableFlags: [] })[0]).toMatchObject({ usable: 3, newestUsableMs: reading(4).wallTimeMs });
+    });
+
+    it('aggregates a whole range however many readings it holds (beyond recent()\'s default limit)', () => {
+      const store = open();
+      const n = 3 * DEFAULT_RECENT_LIMIT;
+      for (let i = 0; i < n; i++) store.append(reading(i, { rh: 50 }));
+      store.flush();
+      const got = store.stepAggregates('kitchen', { fromMs: reading(0).wallTimeMs, toMs: reading(n).wallTimeMs, stepMs: 1000 * DEFAULT_RECENT_LIMIT, unusableFlags: [] });
+      expect(got.map((a) => [a.usable, a.meanRh])).toEqual([
+        [DEFAULT_RECENT_LIMIT, 50],
+        [DEFAULT_RECENT_LIMIT, 50],
+        [DEFAULT_RECENT_LIMIT, 50],
+      ]);
+    });
+
+    it('rejects a bad step query, naming the field', () => {
+      const store = open();
+      const ok = { fromMs: 0, toMs: 60_000, stepMs: 1000, unusableFlags: [] as QualityFlag[] };
+      expect(() => store.stepAggregates('kitchen', { ...ok, stepMs: 0 })).toThrow(expect.objectContaining({ code: 'STORE_INVALID_ARGUMENT', message: expect.stringMatching(/stepMs/) }));
+      expect(() => store.stepAggregates('kitchen', { ...ok, toMs: 0 })).toThrow(/toMs/);
+      expect(() => store.stepAggregates('kitchen', { ...ok, fromMs: 0.5 })).toThrow(/fromMs/);
+      expect(() => store.stepAggregates('kitchen', { ...ok, toMs: 1e9 })).toThrow(/steps/);
+      expect(() => store.stepAggregates('kitchen', { ...ok, unusableFlags: ['bogus' as never] })).toThrow(/unusableFlags/);
     });
 
     it('assigns ids in insertion order that survive the flush', () => {

@@ -103,7 +103,9 @@ export function applyMessage(state, msg) {
     case 'noForecast': {
       const n = msg.info;
       if (!isObject(n) || typeof n.sensorId !== 'string') return NOTHING;
-      sensor(state, n.sensorId).noForecast = n;
+      const s = sensor(state, n.sensorId);
+      s.noForecast = n;
+      s.forecast = null; // withdrawn by the gateway: the chart must not keep drawing it
       return { all: false, sensors: [n.sensorId], links: false };
     }
     case 'link': {
