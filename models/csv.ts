@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { ModelError } from './errors.ts';
+import { FAULTY_FLAGS } from './resample.ts';
 import { NaiveClock } from './time-zone.ts';
 
 /**
@@ -23,8 +24,8 @@ import { NaiveClock } from './time-zone.ts';
 /** Larger training files are refused; the shipped model's file is 2.3 MB. */
 export const MAX_CSV_BYTES = 512 * 1024 * 1024;
 
-/** Quality flags that make a reading unusable for training (the gateway's forecaster skips the same ones, gateway/forecast/scheduler.ts). */
-export const FAULTY_QUALITY_FLAGS: readonly string[] = ['out_of_range', 'sensor_error', 'stuck', 'spike'];
+/** Quality flags that make a reading unusable for training: the resampler's, which the gateway's forecaster skips too. */
+export const FAULTY_QUALITY_FLAGS: readonly string[] = FAULTY_FLAGS;
 /** Physically possible relative humidity, %RH. */
 const RH_MIN = 0;
 const RH_MAX = 100;

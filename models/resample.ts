@@ -6,6 +6,13 @@
  *   `maxFillSteps` long; a longer gap makes the window unusable.
  */
 
+/**
+ * Quality flags that make a reading faulty: left out of every step mean, as model input, as the
+ * truth a forecast is scored against, and as training data (CSV `quality` columns, central
+ * retraining). One list for the trainer and the gateway.
+ */
+export const FAULTY_FLAGS = ['out_of_range', 'sensor_error', 'stuck', 'spike'] as const;
+
 export interface ResamplePoint {
   tMs: number;
   rh: number;

@@ -3,9 +3,10 @@ import type { GatewayBus } from '../events.ts';
 import type { ReadingStore, StepAggregate } from '../store/store.ts';
 import type { Forecast, QualityFlag } from '../types.ts';
 import type { Forecaster, HistoryPoint, NoForecast } from './forecaster.ts';
+import { FAULTY_FLAGS } from '../../models/resample.ts';
 
-/** Flags that make a reading unusable as model input (and as the truth it is scored against). */
-export const UNUSABLE_FLAGS: readonly QualityFlag[] = ['out_of_range', 'sensor_error', 'stuck', 'spike'];
+/** Flags that make a reading unusable as model input (and as the truth it is scored against): the resampler's. */
+export const UNUSABLE_FLAGS: readonly QualityFlag[] = FAULTY_FLAGS;
 const FAULTY: ReadonlySet<string> = new Set(UNUSABLE_FLAGS);
 
 export interface ForecastSchedulerOptions {
