@@ -56,24 +56,29 @@ export function persistenceWeights(windowSteps: number, horizons: number): Ridge
   };
 }
 
-/** A contract-shaped model whose three outputs are 0/0 = NaN for every row. */
-export function nanModel(c: ModelContract): ModelParts {
+/** A contract-shaped model whose three outputs are `value` for every row and horizon, unclipped (as a foreign model's could be). */
+export function constantModel(c: ModelContract, value: number, graphName = 'constant'): ModelParts {
   const W = c.windowSteps;
   const H = c.horizonsS.length;
   return {
-    graphName: 'nan',
-    initializers: [floatTensor('zeros', [W, H], new Float32Array(W * H)), floatTensor('zeros_t', [2, H], new Float32Array(2 * H))],
+    graphName,
+    initializers: [floatTensor('zeros', [W, H], new Float32Array(W * H)), floatTensor('zeros_t', [2, H], new Float32Array(2 * H)), floatTensor('value', [1, H], new Float32Array(H).fill(value))],
     nodes: [
       node('MatMul', [INPUT_RH, 'zeros'], ['z_rh']),
       node('MatMul', [INPUT_TIME, 'zeros_t'], ['z_t']),
       node('Add', ['z_rh', 'z_t'], ['z']),
-      node('Div', ['z', 'z'], ['nan']),
-      ...OUTPUT_NAMES.map((name) => node('Identity', ['nan'], [name])),
+      node('Add', ['z', 'value'], ['out']),
+      ...OUTPUT_NAMES.map((name) => node('Identity', ['out'], [name])),
     ],
     inputs: [floatValueInfo(INPUT_RH, ['N', W]), floatValueInfo(INPUT_TIME, ['N', 2])],
     outputs: OUTPUT_NAMES.map((name) => floatValueInfo(name, ['N', H])),
     metadata: contractToMetadata(c),
   };
+}
+
+/** A contract-shaped model whose three outputs are NaN for every row. */
+export function nanModel(c: ModelContract): ModelParts {
+  return constantModel(c, Number.NaN, 'nan');
 }
 
 export interface TempDir {

@@ -4,7 +4,7 @@ import { floatValueInfo, int64Tensor, node } from '../../models/onnx-file.ts';
 import { referenceForward } from '../../models/reference.ts';
 import type { RidgeWeights } from '../../models/reference.ts';
 import { buildRidgeModel } from '../../models/ridge-onnx.ts';
-import { nanModel, persistenceWeights, tempDir, testContract } from '../../models/test-fixtures.ts';
+import { constantModel, nanModel, persistenceWeights, tempDir, testContract } from '../../models/test-fixtures.ts';
 import type { TempDir } from '../../models/test-fixtures.ts';
 import { naiveSecondsOfDay, timeFeatures } from '../../models/time-features.ts';
 import type { Forecast } from '../types.ts';
@@ -140,6 +140,19 @@ describe('OnnxForecaster', () => {
     const r = await f.forecast('n', readings(T0, now, ramp), now);
     expect(r).toMatchObject({ sensorId: 'n', reason: 'invalid_output' });
     expect((r as NoForecast).detail).toMatch(/rh_forecast\[0\] = NaN is not a humidity in 0..100/);
+  });
+
+  it('turns output outside 0..100 %RH into invalid_output', async () => {
+    const now = T0 + 7 * STEP_MS;
+    // Our graphs clip to 0..100; a model made elsewhere need not.
+    for (const [name, value, shown] of [['high', 106, /rh_forecast\[0\] = 106 is not a humidity in 0\.\.100 %RH/], ['low', -4, /rh_forecast\[0\] = -4 is not a humidity in 0\.\.100 %RH/]] as const) {
+      const f = await load(`${name}.onnx`, constantModel(testContract(), value));
+      const r = await f.forecast(name, readings(T0, now, ramp), now);
+      expect(r).toMatchObject({ sensorId: name, reason: 'invalid_output' });
+      expect((r as NoForecast).detail).toMatch(shown);
+    }
+    // In range, the same graph forecasts: the refusal is about the values, not the graph.
+    expect(isForecast(await (await load('fifty.onnx', constantModel(testContract(), 50))).forecast('ok', readings(T0, now, ramp), now))).toBe(true);
   });
 
   it('turns a runtime error of the model into model_error', async () => {
