@@ -43,7 +43,7 @@ export interface ModelManagerOptions {
   initial: Forecaster;
   /** Opens a verified model file (OnnxForecaster.load, wrapped for metrics). */
   load: (file: string) => Promise<Forecaster>;
-  store: Pick<ReadingStore, 'sensors' | 'recent'>;
+  store: Pick<ReadingStore, 'sensors' | 'recent' | 'stepAggregates'>;
   clock: Clock;
   /** Late-bound: the scheduler is built on top of this manager's forecaster. Null = swap at once. */
   gate: () => SwapGate | null;

@@ -156,7 +156,7 @@ export function historyFromSteps(steps: readonly StepAggregate[]): HistoryPoint[
   return out;
 }
 
-/** Raw readings to history, unusable ones left out (shadow comparison; the scheduler uses historyFromSteps). */
+/** Raw readings to history, unusable ones left out (the alerts' last value; the scheduler and the shadow comparison use historyFromSteps). */
 export function toHistory(readings: { wallTimeMs: number; rh: number | null; quality: string[] }[]): HistoryPoint[] {
   const out: HistoryPoint[] = [];
   for (const r of readings) {

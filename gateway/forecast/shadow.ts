@@ -1,16 +1,13 @@
 import type { ReadingStore } from '../store/store.ts';
 import type { Forecaster, HistoryPoint } from './forecaster.ts';
-import { toHistory } from './scheduler.ts';
+import { historyFromSteps, UNUSABLE_FLAGS } from './scheduler.ts';
 
 export interface ShadowOptions {
   /** Past base times forecast per sensor, one model step apart, newest first. Default 36 (6 h at 10-min steps). */
   basesPerSensor?: number;
-  /** Newest readings read per sensor (bounds the memory of one comparison). Default 200 000 (about 2 days at 1 Hz). */
-  maxReadingsPerSensor?: number;
 }
 
 export const DEFAULT_SHADOW_BASES = 36;
-export const DEFAULT_SHADOW_MAX_READINGS = 200_000;
 
 /** Both models scored on the same (sensor, base time, horizon) triples. */
 export interface ShadowResult {
@@ -32,19 +29,23 @@ export interface ShadowResult {
  * the mean of the usable readings in each target step, the rule ForecastLog scores live
  * forecasts with. Anchored on each sensor's newest reading, not the wall clock, so replayed or
  * delayed data is used as well. Both models must forecast the same step and horizons.
+ *
+ * The history is read as per-step aggregates (as the scheduler reads it), so a comparison costs
+ * the same at one reading a second as at one a minute: bases + window + horizons steps per sensor.
  */
-export async function shadowCompare(store: Pick<ReadingStore, 'sensors' | 'recent'>, current: Forecaster, candidate: Forecaster, opts: ShadowOptions = {}): Promise<ShadowResult> {
+export async function shadowCompare(store: Pick<ReadingStore, 'sensors' | 'recent' | 'stepAggregates'>, current: Forecaster, candidate: Forecaster, opts: ShadowOptions = {}): Promise<ShadowResult> {
   const bases = opts.basesPerSensor ?? DEFAULT_SHADOW_BASES;
   const stepMs = current.info.stepS * 1000;
   const windowMs = (Math.max(current.info.windowSteps, candidate.info.windowSteps) + 2) * stepMs;
   const maxHorizonMs = Math.max(...current.info.horizonsS) * 1000;
   const errors = { current: new Map<number, number[]>(), candidate: new Map<number, number[]>() };
   for (const sensorId of store.sensors()) {
-    const history = toHistory(store.recent(sensorId, 0, opts.maxReadingsPerSensor ?? DEFAULT_SHADOW_MAX_READINGS));
-    const newest = history[history.length - 1];
-    if (!newest) continue;
+    const newestMs = store.recent(sensorId, 0, 1)[0]?.wallTimeMs;
+    if (newestMs === undefined) continue;
     // The latest base whose longest horizon's target step has ended by the newest reading.
-    const lastBase = Math.floor(newest.tMs / stepMs) * stepMs - maxHorizonMs;
+    const lastBase = Math.floor(newestMs / stepMs) * stepMs - maxHorizonMs;
+    const fromMs = lastBase - (bases - 1) * stepMs - windowMs;
+    const history = historyFromSteps(store.stepAggregates(sensorId, { fromMs, toMs: lastBase + maxHorizonMs, stepMs, unusableFlags: UNUSABLE_FLAGS }));
     for (let k = 0; k < bases; k++) {
       const base = lastBase - k * stepMs;
       const input = slice(history, base - windowMs, base);
@@ -90,8 +91,10 @@ function lowerBound(history: HistoryPoint[], tMs: number): number {
   return lo;
 }
 
+/** Mean of the usable points (a step's aggregate, or none), leaving out faulty markers. */
 function mean(points: HistoryPoint[]): number | null {
-  return points.length === 0 ? null : points.reduce((s, p) => s + p.rh, 0) / points.length;
+  const usable = points.filter((p) => !p.faulty);
+  return usable.length === 0 ? null : usable.reduce((s, p) => s + p.rh, 0) / usable.length;
 }
 
 function push(m: Map<number, number[]>, horizonS: number, err: number): void {
