@@ -8,8 +8,7 @@ import { readCsvColumn } from '../models/csv.ts';
 import { decodeModel, describeModel, encodeModel } from '../models/onnx-file.ts';
 import { buildRidgeModel } from '../models/ridge-onnx.ts';
 import { ENSEMBLE_GRAPH_NAME } from '../models/feature-onnx.ts';
-import { DEFAULT_MLP_OPTIONS } from '../models/mlp.ts';
-import { APPLIANCES_CSV, persistenceWeights, testContract } from '../models/test-fixtures.ts';
+import { APPLIANCES_CSV, persistenceWeights, SMALL_NEURAL, testContract } from '../models/test-fixtures.ts';
 import { generateSigningKeys, privateKeyFromPem } from './manifest.ts';
 import { ModelRegistry } from './registry.ts';
 import { retrainAll, type RunRecord } from './retrain.ts';
@@ -17,8 +16,7 @@ import { SqliteCentralStorage } from './storage/sqlite-storage.ts';
 
 const HORIZONS = [600, 1200, 1800, 2400, 3000, 3600];
 const TRAIN = { windowSteps: 36, horizonsS: HORIZONS };
-/** The ensemble's network kept small (one seed, one penalty, 20 epochs) so each retraining takes seconds, not minutes. */
-const NEURAL = { alphas: [10], seeds: 1, mlp: { ...DEFAULT_MLP_OPTIONS, maxEpochs: 20 } };
+const NEURAL = SMALL_NEURAL;
 const key = privateKeyFromPem(generateSigningKeys().privateKeyPem);
 
 describe('retraining from synced data (real data: appliances RH_1)', () => {

@@ -15,6 +15,11 @@ import { buildSamples, toStepSeries, windowBatch } from './series.ts';
 import { expect } from 'vitest';
 import type { FeatureRidgeWeights } from './feature-ridge.ts';
 import { checkFeatureGraph } from './graph-check.ts';
+import { DEFAULT_MLP_OPTIONS } from './mlp.ts';
+import type { NeuralOptions } from './train-neural.ts';
+
+/** The ensemble's network kept small (one seed, one penalty, 20 epochs) so a test's retraining takes seconds, not minutes. */
+export const SMALL_NEURAL: Partial<NeuralOptions> = { alphas: [10], seeds: 1, mlp: { ...DEFAULT_MLP_OPTIONS, maxEpochs: 20 } };
 
 /** Shared by the model and forecaster tests: small contracts, weights and temp dirs. */
 

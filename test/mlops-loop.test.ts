@@ -17,7 +17,7 @@ import type { Reading } from '../gateway/types.ts';
 import { readCsvColumn } from '../models/csv.ts';
 import { encodeModel } from '../models/onnx-file.ts';
 import { buildRidgeModel } from '../models/ridge-onnx.ts';
-import { APPLIANCES_CSV, persistenceWeights, testContract } from '../models/test-fixtures.ts';
+import { APPLIANCES_CSV, persistenceWeights, SMALL_NEURAL, testContract } from '../models/test-fixtures.ts';
 import { freePort, registerGateway, testCentralConfig, until } from './sync-helpers.ts';
 import { cleanupAfterEach } from './cleanups.ts';
 
@@ -105,7 +105,10 @@ describe('the MLOps loop (real data: appliances RH_1)', () => {
     expect((await gateway.metrics.render()).body).toMatch(/^hygrocast_sync_backlog_readings 0$/m);
 
     // The central server retrains on the synced data and promotes the candidate over the poor model.
-    const [run] = await retrainAll({ storage: central.storage, registry: central.registry, signingKey, clock: systemClock, runsFile: path.join(dir, 'runs.jsonl'), train: { windowSteps: WINDOW, horizonsS: HORIZONS } });
+    // Aborted by the cleanup if the test times out, so no training child outlives it.
+    const retraining = new AbortController();
+    cleanups.push(() => retraining.abort());
+    const [run] = await retrainAll({ storage: central.storage, registry: central.registry, signingKey, clock: systemClock, runsFile: path.join(dir, 'runs.jsonl'), train: { windowSteps: WINDOW, horizonsS: HORIZONS }, neural: SMALL_NEURAL, signal: retraining.signal });
     expect(run).toMatchObject({ gatewayId: 'gw', sensorId: 'rh1', decision: 'promoted' });
     const candidate = run!.candidate!.version;
     expect(central.registry.production()?.version).toBe(candidate);
