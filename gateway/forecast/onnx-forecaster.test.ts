@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_NAMES, METADATA_PREFIX } from '../../models/contract.ts';
-import { floatValueInfo, int64Tensor, node } from '../../models/onnx-file.ts';
+import { floatTensor, floatValueInfo, int64Tensor, node, onnx } from '../../models/onnx-file.ts';
 import { referenceForward } from '../../models/reference.ts';
 import type { RidgeWeights } from '../../models/reference.ts';
 import { buildRidgeModel } from '../../models/ridge-onnx.ts';
@@ -73,6 +73,53 @@ describe('OnnxForecaster', () => {
       expect(p.rh).toBeCloseTo(ref.forecast[k] ?? NaN, 4);
       expect(p.lower).toBeCloseTo(ref.lower[k] ?? NaN, 4);
       expect(p.upper).toBeCloseTo(ref.upper[k] ?? NaN, 4);
+    });
+  });
+
+  it('runs a model made the way docs/model-contract.md tells scikit-learn users to (skl2onnx LinearRegressor, Concat in front)', async () => {
+    // What skl2onnx writes for a multi-output linear model on one input x = [rh window, sin, cos]
+    // (ai.onnx.ml LinearRegressor, output "variable"), then the recipe's additions: a Concat of
+    // the contract inputs into x, the band as constant offsets, the three contract outputs.
+    const c = testContract({ modelVersion: 'sklearn-ridge-1' });
+    const W = c.windowSteps;
+    const H = c.horizonsS.length;
+    const F = W + 2;
+    // Target h: the last window value + h %RH + 0.5 * sin(time of day).
+    const coefficients = Array.from({ length: H * F }, (_, i) => (i % F === W - 1 ? 1 : i % F === W ? 0.5 : 0));
+    const A = onnx.AttributeProto.AttributeType;
+    const f = await load('sklearn.onnx', {
+      graphName: 'sklearn_ridge',
+      extraOpsets: [{ domain: 'ai.onnx.ml', version: 1 }],
+      initializers: [floatTensor('q_lo', [1, H], [-1.5, -2, -2.5]), floatTensor('q_hi', [1, H], [1.5, 2, 2.5])],
+      nodes: [
+        { ...node('Concat', [INPUT_RH, INPUT_TIME], ['x']), attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
+        {
+          ...node('LinearRegressor', ['x'], ['variable']),
+          domain: 'ai.onnx.ml',
+          attribute: [
+            { name: 'coefficients', type: A.FLOATS, floats: coefficients },
+            { name: 'intercepts', type: A.FLOATS, floats: [1, 2, 3] },
+            { name: 'targets', type: A.INT, i: H },
+          ],
+        },
+        node('Identity', ['variable'], ['rh_forecast']),
+        node('Add', ['variable', 'q_lo'], ['rh_lower']),
+        node('Add', ['variable', 'q_hi'], ['rh_upper']),
+      ],
+      inputs: [floatValueInfo(INPUT_RH, ['N', W]), floatValueInfo(INPUT_TIME, ['N', 2])],
+      outputs: OUTPUT_NAMES.map((name) => floatValueInfo(name, ['N', H])),
+      metadata: contractToMetadata(c),
+    });
+    expect(f.info.version).toBe('sklearn-ridge-1');
+    const now = T0 + 7 * STEP_MS + 123_000; // steps 1..6 are the window: 41..46 %RH
+    const result = await f.forecast('s1', readings(T0, now, ramp), now);
+    if (!isForecast(result)) throw new Error(`expected a forecast, got ${JSON.stringify(result)}`);
+    const [sin] = timeFeatures(naiveSecondsOfDay(T0 + 6 * STEP_MS));
+    result.points.forEach((p, k) => {
+      const expected = 46 + (k + 1) + 0.5 * sin;
+      expect(p.rh).toBeCloseTo(expected, 4);
+      expect(p.lower).toBeCloseTo(expected - 1 - 0.5 * (k + 1), 4);
+      expect(p.upper).toBeCloseTo(expected + 1 + 0.5 * (k + 1), 4);
     });
   });
 
