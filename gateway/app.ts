@@ -269,6 +269,7 @@ export class Gateway {
       // The manager's holder is what the scheduler forecasts with; models swap behind it.
       this.models = new ModelManager({
         initial: await loadStartModel(modelsDir, modelPath, load, this.log.child({ component: 'forecast' })),
+        localPath: modelPath,
         load,
         store,
         clock: this.deps.clock,

@@ -117,6 +117,16 @@ describe('ModelManager', () => {
     expect(reports.map((r) => r.outcome)).toEqual(['promoted']);
   });
 
+  it('says production, not local, after a restart that reloaded a promoted model', async () => {
+    // The gateway starts with the model it had promoted (recorded in its models folder), not forecast.modelPath.
+    const { manager } = setup(new FakeModel('promoted-2', 0), [], { localPath: 'shipped.onnx' });
+    closers.push(() => manager.close());
+    expect(manager.stage).toBe('production');
+    const local = setup(new FakeModel('shipped', 0), [], { localPath: 'shipped.onnx' });
+    closers.push(() => local.manager.close());
+    expect(local.manager.stage).toBe('local');
+  });
+
   it('refuses a candidate that is worse in shadow and keeps forecasting with the current model', async () => {
     const old = new FakeModel('old', 0);
     const worse = new FakeModel('worse', 2);

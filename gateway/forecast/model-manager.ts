@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { ReadingStore } from '../store/store.ts';
 import type { Forecast } from '../types.ts';
@@ -41,6 +42,11 @@ export interface SwapGate {
 
 export interface ModelManagerOptions {
   initial: Forecaster;
+  /**
+   * The file at forecast.modelPath: a model loaded from it is "local", any other "production"
+   * (after a restart, `initial` may be a model promoted before it). Default: `initial`'s path.
+   */
+  localPath?: string;
   /** Opens a verified model file (OnnxForecaster.load, wrapped for metrics). */
   load: (file: string) => Promise<Forecaster>;
   store: Pick<ReadingStore, 'sensors' | 'recent' | 'stepAggregates'>;
@@ -94,12 +100,15 @@ export class ModelManager {
   private timer: TimerHandle | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly o: Required<Omit<ModelManagerOptions, 'shadow'>> & Pick<ModelManagerOptions, 'shadow'>;
+  private readonly o: Required<Omit<ModelManagerOptions, 'shadow' | 'localPath'>> & Pick<ModelManagerOptions, 'shadow'>;
+  /** The file at forecast.modelPath, resolved (stage). */
+  private readonly localPath: string;
   /** The holder handed to the scheduler: always forecasts with the active model. */
   readonly forecaster: Forecaster;
 
   constructor(options: ModelManagerOptions) {
     this.o = { shadowTolerance: 0, liveMargin: 0.1, probationMs: 86_400_000, liveCheckIntervalMs: 60_000, minLiveScored: 36, baselineWindowMs: 86_400_000, ...options };
+    this.localPath = path.resolve(options.localPath ?? options.initial.info.path);
     for (const key of ['shadowTolerance', 'liveMargin'] as const) if (!(this.o[key] >= 0)) throw new RangeError(`model manager option ${key} must be >= 0 (got ${this.o[key]})`);
     for (const key of ['probationMs', 'liveCheckIntervalMs', 'minLiveScored', 'baselineWindowMs'] as const) {
       if (!(this.o[key] >= 1)) throw new RangeError(`model manager option ${key} must be >= 1 (got ${this.o[key]})`);
@@ -126,13 +135,13 @@ export class ModelManager {
   }
 
   /**
-   * Where the forecasting model stands: "local" while it is the model the gateway started with
-   * (the file at forecast.modelPath), "probation" while a promoted model can still be rolled
-   * back, "production" once one has passed probation.
+   * Where the forecasting model stands: "local" while it is the file at forecast.modelPath,
+   * "probation" while a promoted model can still be rolled back, "production" for a promoted
+   * model past probation (also after a restart that reloaded it).
    */
   get stage(): ModelStage {
     if (this.probation !== null) return 'probation';
-    return this.active === this.o.initial ? 'local' : 'production';
+    return path.resolve(this.active.info.path) === this.localPath ? 'local' : 'production';
   }
 
   /** Shadows, then promotes or refuses the verified model in `file`. Resolves with the outcome. */
