@@ -51,6 +51,33 @@ async function settle(): Promise<void> {
 describe('AccuracyReporter', () => {
   const cleanups = cleanupAfterEach();
 
+  it('stops after the send in flight instead of draining a long queue first', async () => {
+    const clock = new ManualClock();
+    const { log, db } = scoredLog(clock, ['attic', 'cellar', 'den']);
+    cleanups.push(() => db.close());
+    let release: () => void = () => undefined;
+    let sends = 0;
+    const reporter = new AccuracyReporter({
+      source: log,
+      send: () => {
+        sends++;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      clock,
+      intervalMs: HOUR,
+      onError: () => undefined,
+      onDropped: () => undefined,
+    });
+    const pass = reporter.reportNow();
+    await settle();
+    expect(sends).toBe(1);
+    const stopped = reporter.stop();
+    release();
+    await pass;
+    expect(await stopped).toBe(2);
+    expect(sends).toBe(1);
+  });
+
   it('posts the forecast log\'s rolling error per sensor and model every interval, and retries what failed at the next pass', async () => {
     const clock = new ManualClock();
     const { log, db } = scoredLog(clock, ['attic', 'cellar']);

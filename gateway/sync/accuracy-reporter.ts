@@ -53,6 +53,8 @@ export class AccuracyReporter {
   private sent = 0;
   private dropped = 0;
   private readonly maxPending: number;
+  /** Set by stop(): the pass in flight ends after the send it is waiting for, not after the whole queue. */
+  private stopping = false;
 
   constructor(private readonly o: AccuracyReporterOptions) {
     if (!(o.intervalMs >= 1)) throw new RangeError(`intervalMs must be >= 1 (got ${o.intervalMs})`);
@@ -67,6 +69,7 @@ export class AccuracyReporter {
 
   /** Stops the timer, waits for a pass in flight, and answers how many reports were left undelivered. */
   async stop(): Promise<number> {
+    this.stopping = true;
     await this.passes.stop();
     return this.pending.length;
   }
@@ -78,7 +81,7 @@ export class AccuracyReporter {
   /** One pass now: a new snapshot, then every pending report in order. Never rejects. */
   async reportNow(): Promise<void> {
     this.enqueue(this.snapshot());
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 && !this.stopping) {
       try {
         await this.o.send(this.pending[0]!);
         this.sent++;
