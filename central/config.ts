@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MODEL_KINDS } from '../models/train-features.ts';
+import { isTimeZone } from '../models/time-zone.ts';
 import { CentralError } from './errors.ts';
 
 /** The central server's configuration; every key can be set in YAML or by HYGROCAST_CENTRAL_<KEY>. */
@@ -57,15 +58,6 @@ const ENV_KEYS: Record<string, { key: keyof CentralConfig; type: 'number' | 'str
   HYGROCAST_CENTRAL_RETRAIN_TIMEOUT_MS: { key: 'retrainTimeoutMs', type: 'number' },
   HYGROCAST_CENTRAL_TIME_ZONE: { key: 'timeZone', type: 'string' },
 };
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Defaults, then the YAML file, then HYGROCAST_CENTRAL_* variables; throws CENTRAL_CONFIG_INVALID listing every problem. */
 export function loadCentralConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CentralConfig {

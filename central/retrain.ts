@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../gateway/clock.ts';
-import { FAULTY_QUALITY_FLAGS } from '../models/csv.ts';
 import type { CsvSeries } from '../models/csv.ts';
+import { FAULTY_FLAGS } from '../models/resample.ts';
 import { NaiveClock } from '../models/time-zone.ts';
 import type { TrainOptions } from '../models/train.ts';
 import type { NeuralOptions } from '../models/train-neural.ts';
@@ -135,7 +135,7 @@ type TimedReading = Pick<CentralReading, 'wallTimeMs' | 'rh' | 'quality'>;
 
 /** A reading the trainer may learn from: it has RH and no flag that makes it faulty (models/csv.ts). */
 export function trainable(r: TimedReading): boolean {
-  return r.rh !== null && !r.quality.some((q) => FAULTY_QUALITY_FLAGS.includes(q));
+  return r.rh !== null && !r.quality.some((q) => (FAULTY_FLAGS as readonly string[]).includes(q));
 }
 
 function wallTimeRange(readings: readonly TimedReading[]): { fromMs: number; toMs: number } {

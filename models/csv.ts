@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import type { Options } from 'csv-parse/sync';
 import { ModelError } from './errors.ts';
 import { FAULTY_FLAGS } from './resample.ts';
 import { NaiveClock } from './time-zone.ts';
@@ -18,14 +19,12 @@ import { NaiveClock } from './time-zone.ts';
  *
  * Faulty readings are rejected (become missing values) and counted: a value outside 0..100 %RH,
  * and, when the file has a `quality` column (as the gateway's and the central server's readings
- * do), a reading flagged with one of FAULTY_QUALITY_FLAGS.
+ * do), a reading flagged with one of the resampler's FAULTY_FLAGS.
  */
 
 /** Larger training files are refused; the shipped model's file is 2.3 MB. */
 export const MAX_CSV_BYTES = 512 * 1024 * 1024;
 
-/** Quality flags that make a reading unusable for training: the resampler's, which the gateway's forecaster skips too. */
-export const FAULTY_QUALITY_FLAGS: readonly string[] = FAULTY_FLAGS;
 /** Physically possible relative humidity, %RH. */
 const RH_MIN = 0;
 const RH_MAX = 100;
@@ -108,20 +107,24 @@ export async function readCsvColumn(file: string, column: string, options: CsvOp
 
 interface Row {
   record: string[];
-  info: { lines: number };
+  /** Line number of the record's end, for messages. */
+  line: number;
 }
 
 function parseRows(text: string, file: string): Row[] {
   try {
-    return parse(text, { info: true, relax_column_count: true, skip_empty_lines: true, trim: true, bom: true }) as unknown as Row[];
+    // on_record keeps one small object per row (not csv-parse's full `info`).
+    const options: Options<Row, string[]> = { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true, on_record: (record: string[], context) => ({ record, line: context.lines }) };
+    // csv-parse's overloads do not type an on_record that returns a different shape.
+    return parse(text, options as unknown as Options) as unknown as Row[];
   } catch (err) {
     throw new ModelError('DATA_INVALID', `${file}: not a readable CSV: ${(err as Error).message}`, [], { cause: err });
   }
 }
 
 export function parseCsvColumn(text: string, column: string, file = '<csv>', options: CsvOptions = {}): CsvSeries {
-  const [head, ...rows] = parseRows(text, file);
-  const header = head?.record ?? [];
+  const rows = parseRows(text, file);
+  const header = rows[0]?.record ?? [];
   const tCol = header.indexOf('timestamp');
   const vCol = header.indexOf(column);
   const qCol = header.indexOf('quality');
@@ -133,8 +136,9 @@ export function parseCsvColumn(text: string, column: string, file = '<csv>', opt
   const rejected: CsvRejections = { outOfRange: 0, flagged: 0, repeatedLocalTime: 0 };
   let zoned: boolean | null = null;
   let lastInstant = -Infinity;
-  for (const { record: cells, info } of rows) {
-    const where = `${file} line ${info.lines}`;
+  for (let i = 1; i < rows.length; i++) {
+    const { record: cells, line } = rows[i]!;
+    const where = `${file} line ${line}`;
     const stamp = cells[tCol] ?? '';
     const p = parseTimestamp(stamp);
     if (p === null) throw new ModelError('DATA_INVALID', `${where}: timestamp "${stamp}" is not ISO 8601 YYYY-MM-DD[T ]HH:MM[:SS[.sss]][Z|±HH:MM]`);
@@ -162,7 +166,7 @@ function cellValue(cells: string[], vCol: number, qCol: number, column: string, 
   if (cell === '') return null;
   const v = Number(cell);
   if (!Number.isFinite(v)) throw new ModelError('DATA_INVALID', `${where}: ${column} = "${cell}" is not a number`);
-  if (qCol >= 0 && (cells[qCol] ?? '').split(/[,;|\s]+/).some((f) => FAULTY_QUALITY_FLAGS.includes(f))) {
+  if (qCol >= 0 && (cells[qCol] ?? '').split(/[,;|\s]+/).some((f) => (FAULTY_FLAGS as readonly string[]).includes(f))) {
     rejected.flagged++;
     return null;
   }

@@ -5,6 +5,16 @@ const LOOKUP_MS = 15 * 60_000;
 /** Bound of the offset cache, in entries (a year of quarter-hours is 35,040). */
 const MAX_CACHED = 100_000;
 
+/** True when `zone` is an IANA time zone this runtime knows (e.g. Europe/Brussels, UTC). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The process's time zone, as the gateway uses it for the time-of-day input. */
 export function processTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -20,11 +30,8 @@ export class NaiveClock {
   private readonly offsets = new Map<number, number>();
 
   constructor(timeZone: string = processTimeZone()) {
-    try {
-      this.format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    } catch {
-      throw new ModelError('DATA_INVALID', `time zone "${timeZone}" is not an IANA time zone (e.g. Europe/Brussels, UTC)`);
-    }
+    if (!isTimeZone(timeZone)) throw new ModelError('DATA_INVALID', `time zone "${timeZone}" is not an IANA time zone (e.g. Europe/Brussels, UTC)`);
+    this.format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
     this.timeZone = this.format.resolvedOptions().timeZone;
   }
 
