@@ -294,7 +294,6 @@ export class Gateway {
       onError: (err) => this.log.error({ component: 'forecast', err }, 'forecast cycle failed'),
     });
     // A refusal replaces the sensor's retained MQTT forecast with the reason (docs/mqtt.md, "Forecast").
-    this.bus.on('noForecast', (info) => void this.publisher?.publishNoForecast(info).catch((err: unknown) => this.log.error({ component: 'broker', err }, 'publish failed')));
     this.bus.on('noForecast', (info) => this.log.info({ component: 'forecast', ...info }, 'no forecast'));
     // The manager's holder: the interval level and step are the active model's at each forecast.
     this.unwireAlerts = startAlerts({ bus: this.bus, rules: this.config.forecast.alerts, clock: this.deps.clock, model: this.forecaster, store });
@@ -312,6 +311,8 @@ export class Gateway {
     const onError = (err: unknown): void => this.log.error({ component: 'broker', err }, 'publish failed');
     this.bus.on('reading', (r) => publisher.publishReading(r).catch(onError));
     this.bus.on('forecast', (f) => publisher.publishForecast(f).catch(onError));
+    // A refusal replaces the retained forecast with available: false and the reason.
+    this.bus.on('noForecast', (info) => publisher.publishNoForecast(info).catch(onError));
     this.bus.on('alert', (combined, changed) => publisher.publishAlerts(combined.sensor, combined, changed).catch(onError));
     this.bus.on('forecastError', (r) =>
       publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }]).catch(onError),
