@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { MinuteHistory } from './dashboard/messages.ts';
-import { DB_FILE_NAME } from './store/sqlite-store.ts';
+import { DB_FILE_NAME, usableReadingSql } from './store/sqlite-store.ts';
 
 /**
  * How long a query waits for the store's writer, ms. Short: better-sqlite3 blocks the event loop
@@ -9,10 +9,7 @@ import { DB_FILE_NAME } from './store/sqlite-store.ts';
  */
 const BUSY_TIMEOUT_MS = 250;
 
-/**
- * Flags that make a reading unfit for a mean; the same as the page's trend and history
- * (public/lib/trend.js). The store keeps flags comma-joined, so `,flag,` cannot match a longer name.
- */
+/** Flags that make a reading unfit for a mean; the same as the page's trend and history (public/lib/trend.js). */
 const UNUSABLE_FLAGS = ['out_of_range', 'sensor_error', 'spike'];
 
 /**
@@ -32,12 +29,12 @@ export class SqliteHistory {
   /** Opens the store's database in `dataDir`; throws if the store has not created it yet. */
   constructor(dataDir: string) {
     this.db = new Database(path.join(dataDir, DB_FILE_NAME), { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-    const usable = UNUSABLE_FLAGS.map((f) => `instr(',' || quality || ',', ',${f},') = 0`).join(' AND ');
+    const usable = usableReadingSql(UNUSABLE_FLAGS);
     this.query = this.db.prepare(
       // better-sqlite3 binds JS numbers as REAL: the CAST keeps wall_ms / bucket an integer division.
       `SELECT (wall_ms / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS t, sum(rh * samples) / sum(samples) AS rh, sum(samples) AS n
          FROM readings
-        WHERE sensor_id = @sensor AND wall_ms >= @since AND wall_ms < @until AND rh IS NOT NULL AND ${usable}
+        WHERE sensor_id = @sensor AND wall_ms >= @since AND wall_ms < @until AND ${usable}
         GROUP BY wall_ms / CAST(@bucket AS INTEGER)
         ORDER BY t`,
     );

@@ -13,8 +13,8 @@ export const UNITS = { humidity: '%RH', temperature: '°C' } as const;
 
 const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 const SENSOR_ID = /^[A-Za-z0-9_-]{1,32}$/;
-/** An alert id is one topic level: config `forecast.alerts[].id` or `above-70` (the rule of gateway/forecast/alerts.ts ALERT_ID, which the config checks). */
-const ALERT_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** An alert id is one topic level: config `forecast.alerts[].id` or `above-70` (the config and gateway/forecast/alerts.ts check ids against this). */
+export const ALERT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface MqttMessage {
   topic: string;

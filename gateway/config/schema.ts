@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
-import { ALERT_ID, duplicateAlertId } from '../forecast/alerts.ts';
+import { ALERT_ID } from '../broker/topics.ts';
+import { duplicateAlertId } from '../forecast/alerts.ts';
 
 /**
  * The gateway's whole configuration, validated once before anything starts. Every object is

@@ -44,8 +44,6 @@ export interface AlertRule {
 
 export type AlertDirection = 'above' | 'below';
 
-/** Alert ids are MQTT topic levels and parts of Home Assistant object ids. */
-export const ALERT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** One alert: a rule's threshold in one direction. A sensor has one alert per (matching rule, direction). */
 export interface AlertDef {

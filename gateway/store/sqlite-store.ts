@@ -59,6 +59,16 @@ export const DEFAULT_RETENTION_BYTES = 512 * 1024 * 1024;
 /** Smallest byte budget accepted (1 MiB): below it the schema and one flush batch do not fit. */
 export const MIN_RETENTION_BYTES = 1024 * 1024;
 
+/**
+ * SQL condition: the row has RH and none of `flags` (names from QUALITY_FLAGS, so inlining them is
+ * safe). The store keeps flags comma-joined, so `,flag,` cannot match a longer name; most rows
+ * carry no flag, and `quality = ''` spares them the string tests.
+ */
+export function usableReadingSql(flags: readonly string[]): string {
+  const noFlag = flags.map((f) => `instr(',' || quality || ',', ',${f},') = 0`);
+  return noFlag.length === 0 ? 'rh IS NOT NULL' : `rh IS NOT NULL AND (quality = '' OR (${noFlag.join(' AND ')}))`;
+}
+
 /** One step's partial aggregate from SQL (stepAggregates()). */
 interface StepRow {
   k: number;
@@ -367,11 +377,8 @@ export class SqliteStore implements ReadingStore {
     const key = flags.join(',');
     let stmt = this.stepStatements.get(key);
     if (stmt) return stmt;
-    // Flags are checked against QUALITY_FLAGS (checkStepQuery), so inlining them is safe. The
-    // store keeps flags comma-joined, so `,flag,` cannot match a longer name.
-    // Most readings carry no flag: `quality = ''` spares them the string tests.
-    const noFlag = flags.map((f) => `instr(',' || quality || ',', ',${f},') = 0`);
-    const usable = noFlag.length === 0 ? 'rh IS NOT NULL' : `rh IS NOT NULL AND (quality = '' OR (${noFlag.join(' AND ')}))`;
+    // Flags are checked against QUALITY_FLAGS (checkStepQuery).
+    const usable = usableReadingSql(flags);
     stmt = this.db.prepare(
       // better-sqlite3 binds JS numbers as REAL: the CAST truncates the (non-negative) quotient, i.e. floors it as bucketMeans does.
       `SELECT CAST((wall_ms - @from) / @step AS INTEGER) AS k,
