@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsvColumn, parseNaiveTimestamp } from './csv.ts';
+import { parseCsvColumn, parseTimestamp } from './csv.ts';
 
 describe('CSV reading', () => {
   it('parses naive local timestamps as written, and empty cells as missing', () => {
@@ -41,8 +41,9 @@ describe('CSV reading', () => {
   });
 
   it('rejects calendar-invalid times', () => {
-    expect(parseNaiveTimestamp('2016-02-30T00:00:00')).toBeNull();
-    expect(parseNaiveTimestamp('2016-02-29T24:00:00')).toBeNull();
-    expect(parseNaiveTimestamp('2016-02-29T23:59:59')).toBe(Date.UTC(2016, 1, 29, 23, 59, 59));
+    expect(parseTimestamp('2016-02-30T00:00:00')).toBeNull();
+    expect(parseTimestamp('2016-02-29T24:00:00')).toBeNull();
+    expect(parseTimestamp('2016-02-29T23:59:59')).toEqual({ naiveMs: Date.UTC(2016, 1, 29, 23, 59, 59), offsetMin: null });
+    expect(parseTimestamp('2016-02-29T23:59:59-05:30')).toEqual({ naiveMs: Date.UTC(2016, 1, 29, 23, 59, 59), offsetMin: -330 });
   });
 });

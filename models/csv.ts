@@ -77,12 +77,6 @@ export function parseTimestamp(text: string): ParsedTimestamp | null {
   return { naiveMs: t, offsetMin };
 }
 
-/** A zone-less timestamp's fields as if UTC, or null (also null for a zoned one). */
-export function parseNaiveTimestamp(text: string): number | null {
-  const p = parseTimestamp(text);
-  return p === null || p.offsetMin !== null ? null : p.naiveMs;
-}
-
 /** null without a zone, undefined for an impossible offset. */
 function zoneOffsetMinutes(zone: string | undefined): number | null | undefined {
   if (zone === undefined) return null;
