@@ -140,6 +140,30 @@ describe('AlertEvaluator', () => {
     expect(changed(ev, forecast([69, 75, 75, 75, 75, 75]))[0]?.probability_min).toBe(0.05);
   });
 
+  it('republishes every raised alert, on or off, once the model changes with the state unchanged, then goes quiet', () => {
+    const clock = new ManualClock(BASE);
+    let level = 0.8;
+    const ev = new AlertEvaluator({ rules: [{ sensor: '*', above: 70, hysteresisRh: 2 }, { sensor: '*', id: 'very-damp', above: 80, hysteresisRh: 2 }], clock, intervalLevel: () => level });
+    const byModel = (version: string, rh: number): Forecast => ({ ...forecast([rh, rh, rh, rh, rh, rh]), modelVersion: version });
+    ev.evaluate(byModel('A', 85)); // both on
+    clock.advance(600_000);
+    expect(ev.evaluate(byModel('A', 75))?.alerts.map((a) => [a.id, a.state])).toEqual([['very-damp', 'off']]);
+    expect(ev.evaluate(byModel('A', 75))).toBeNull();
+    // A promotion: ModelManager's holder now has B's version and interval level.
+    level = 0.9;
+    clock.advance(600_000);
+    const swapped = ev.evaluate(byModel('B', 75));
+    expect(swapped?.alerts.map((a) => [a.id, a.state, a.model_version, a.probability_min, a.since])).toEqual([
+      ['above-70', 'on', 'B', 0.05, new Date(BASE).toISOString()],
+      ['very-damp', 'off', 'B', 0.05, new Date(BASE + 600_000).toISOString()],
+    ]);
+    expect(swapped?.sensor).toMatchObject({ id: 'above-70', state: 'on', model_version: 'B', probability_min: 0.05, since: new Date(BASE).toISOString() });
+    expect(ev.evaluate(byModel('B', 75))).toBeNull();
+    // A rollback to A: the same again.
+    level = 0.8;
+    expect(ev.evaluate(byModel('A', 75))?.alerts.map((a) => [a.model_version, a.probability_min])).toEqual([['A', 0.1], ['A', 0.1]]);
+  });
+
   it('names alerts by id or by direction and threshold, and refuses two alerts of one name on a sensor', () => {
     const rules: AlertRule[] = [
       { sensor: '*', above: 70.5, below: 30, hysteresisRh: 2 },

@@ -152,8 +152,9 @@ export function duplicateAlertId(rules: readonly AlertRule[]): { index: number; 
  * Pure alert state machine: feed it forecasts, it returns the alert payloads to publish.
  * State is one entry per (sensor, alert) plus one combined entry per sensor, so it is bounded
  * by sensors x rules (rules are bounded by the config schema). It emits when a state changes,
- * and while on when the expected time or the crossing horizon moved, so the retained message
- * stays current.
+ * while on when the expected time or the crossing horizon moved, and, on or off, when the
+ * model behind the payload changed (model_version or probability_min: a promotion or rollback),
+ * so the retained message stays current without being republished at every forecast.
  */
 export class AlertEvaluator {
   private readonly states = new Map<string, State>();
@@ -191,7 +192,6 @@ export class AlertEvaluator {
       return null;
     }
     const changed = prev === undefined || on !== wasOn;
-    if (!changed && !(on && (expectedAt !== prev.payload?.expected_at || horizonS !== prev.payload?.horizon_s))) return null;
     const sinceMs = changed ? this.opts.clock.now() : prev.sinceMs;
     const payload: AlertPayload = {
       sensor: f.sensorId,
@@ -207,6 +207,7 @@ export class AlertEvaluator {
       forecast_base: new Date(f.baseTimeMs).toISOString(),
       since: new Date(sinceMs).toISOString(),
     };
+    if (!changed && !outdated(prev.payload, payload)) return null;
     this.states.set(key, { on, sinceMs, payload });
     return payload;
   }
@@ -225,6 +226,18 @@ export class AlertEvaluator {
 
 function stateKey(sensorId: string, alertId: string): string {
   return `${sensorId}\u0000${alertId}`;
+}
+
+/**
+ * Whether the retained payload of an alert whose state did not change is out of date: while on,
+ * the crossing moved; on or off, the model behind it changed (a ModelManager promotion or rollback
+ * changes model_version, and probability_min with the interval level). Every forecast has a new
+ * forecast_base, so that field alone never republishes. Never raised (`last` null): nothing to update.
+ */
+function outdated(last: AlertPayload | null, next: AlertPayload): boolean {
+  if (last === null) return false;
+  const moved = next.state === 'on' && (next.expected_at !== last.expected_at || next.horizon_s !== last.horizon_s);
+  return moved || next.model_version !== last.model_version || next.probability_min !== last.probability_min;
 }
 
 /** First horizon whose interval bound reaches the threshold moved `marginRh` toward safety. */

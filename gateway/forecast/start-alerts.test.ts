@@ -10,7 +10,7 @@ const BASE = Date.UTC(2026, 0, 1, 12, 0);
 const STEP_S = 600;
 
 /** A forecast from BASE with hourly horizons, point values `rh`, interval point ± 1. */
-function forecast(rh: number[]): Forecast {
+function forecast(rh: number[], over: Partial<Forecast> = {}): Forecast {
   return {
     sensorId: 'cellar',
     issuedAtMs: BASE + 5000,
@@ -18,6 +18,7 @@ function forecast(rh: number[]): Forecast {
     modelVersion: 'test-v1',
     warmingUp: false,
     points: rh.map((v, i) => ({ horizonS: (i + 1) * 3600, rh: v, lower: v - 1, upper: v + 1 })),
+    ...over,
   };
 }
 
@@ -45,14 +46,19 @@ describe('startAlerts', () => {
     stop();
   });
 
-  it('takes the interval level from the model in use at each forecast, so a promoted model counts', () => {
+  it('republishes with the model in use after a swap, the alert state unchanged, and only once', () => {
     const model = { info: { intervalLevel: 0.8, stepS: STEP_S } };
     const { bus, seen, stop } = started(storeWith([]), model);
     bus.emit('forecast', forecast([75, 75, 75, 75, 75, 75]));
+    bus.emit('forecast', forecast([75, 75, 75, 75, 75, 75]));
     // What ModelManager.forecaster does on a promotion: its `info` is then the new model's.
     model.info = { intervalLevel: 0.9, stepS: STEP_S };
-    bus.emit('forecast', forecast([69, 75, 75, 75, 75, 75]));
-    expect(seen.map((a) => a.probability_min)).toEqual([0.1, 0.05]);
+    bus.emit('forecast', forecast([75, 75, 75, 75, 75, 75], { modelVersion: 'test-v2' }));
+    bus.emit('forecast', forecast([75, 75, 75, 75, 75, 75], { modelVersion: 'test-v2' }));
+    expect(seen.map((a) => [a.state, a.model_version, a.probability_min])).toEqual([
+      ['on', 'test-v1', 0.1],
+      ['on', 'test-v2', 0.05],
+    ]);
     stop();
   });
 });
