@@ -28,7 +28,7 @@ async function wired(rules: AlertRule[], intervalLevel: () => number): Promise<{
   const bus = new GatewayBus();
   const published: Promise<void>[] = [];
   bus.on('alert', (combined, changed) => published.push(publisher.publishAlerts(combined.sensor, combined, changed)));
-  wireAlerts(bus, new AlertEvaluator({ rules, clock: new ManualClock(BASE), intervalLevel }), () => undefined);
+  wireAlerts(bus, new AlertEvaluator({ rules, clock: new ManualClock(BASE), intervalLevel }));
   return { bus, retained, settled: () => Promise.all(published) };
 }
 

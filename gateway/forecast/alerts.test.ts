@@ -23,9 +23,9 @@ function evaluator(rules: AlertRule[], clock = new ManualClock(BASE)): AlertEval
   return new AlertEvaluator({ rules, clock, intervalLevel: () => 0.8 });
 }
 
-/** The alerts one forecast changed (none: []). */
-function changed(ev: AlertEvaluator, f: Forecast, lastRh?: number): AlertPayload[] {
-  return ev.evaluate(f, lastRh)?.alerts ?? [];
+/** The alerts one forecast changed (none: []); `baseRh`: the forecast's value at its base time. */
+function changed(ev: AlertEvaluator, f: Forecast, baseRh?: number): AlertPayload[] {
+  return ev.evaluate(baseRh === undefined ? f : { ...f, baseRh })?.alerts ?? [];
 }
 
 describe('AlertEvaluator', () => {
@@ -94,8 +94,8 @@ describe('AlertEvaluator', () => {
     const bus = new GatewayBus();
     const seen: Array<[SensorAlertPayload, readonly AlertPayload[]]> = [];
     bus.on('alert', (combined, alerts) => seen.push([combined, alerts]));
-    const stop = wireAlerts(bus, evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]), () => 68);
-    bus.emit('forecast', forecast([69, 71, 72, 72, 72, 72]));
+    const stop = wireAlerts(bus, evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]));
+    bus.emit('forecast', { ...forecast([69, 71, 72, 72, 72, 72]), baseRh: 68 });
     expect(seen.map(([c, alerts]) => [c.state, c.active, alerts.map((a) => a.id)])).toEqual([['on', ['above-70'], ['above-70']]]);
     expect(seen[0]?.[0].expected_at).toBe(new Date(BASE + 1.5 * 3600_000).toISOString());
     stop();
