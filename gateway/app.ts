@@ -295,8 +295,8 @@ export class Gateway {
     });
     // A refusal replaces the sensor's retained MQTT forecast with the reason (docs/mqtt.md, "Forecast").
     this.bus.on('noForecast', (info) => this.log.info({ component: 'forecast', ...info }, 'no forecast'));
-    // The manager's holder: the interval level and step are the active model's at each forecast.
-    this.unwireAlerts = startAlerts({ bus: this.bus, rules: this.config.forecast.alerts, clock: this.deps.clock, model: this.forecaster, store });
+    // The manager's holder: the interval level is the active model's at each forecast.
+    this.unwireAlerts = startAlerts({ bus: this.bus, rules: this.config.forecast.alerts, clock: this.deps.clock, model: this.forecaster });
     try {
       const onError = (err: unknown): void => this.log.error({ component: 'forecast', err }, 'forecast scoring failed');
       this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, bandCalibration: this.config.forecast.bandCalibration, onError });

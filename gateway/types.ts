@@ -39,6 +39,12 @@ export interface Forecast {
   issuedAtMs: number;
   /** Time of the last resampled step the model saw, ms since the epoch. */
   baseTimeMs: number;
+  /**
+   * The model's input for that last step (the value the points continue from), %RH: the step's
+   * mean, or the held or interpolated value when the step had no usable reading. Absent when the
+   * forecaster does not report it (test doubles); alerts then interpolate from the first horizon.
+   */
+  baseRh?: number;
   /** Model version string from the model's metadata. */
   modelVersion: string;
   /** One point per horizon, in increasing order. */

@@ -23,9 +23,9 @@ function evaluator(rules: AlertRule[], clock = new ManualClock(BASE)): AlertEval
   return new AlertEvaluator({ rules, clock, intervalLevel: () => 0.8 });
 }
 
-/** The alerts one forecast changed (none: []). */
-function changed(ev: AlertEvaluator, f: Forecast, lastRh?: number): AlertPayload[] {
-  return ev.evaluate(f, lastRh)?.alerts ?? [];
+/** The alerts one forecast changed (none: []); `baseRh`: the forecast's value at its base time. */
+function changed(ev: AlertEvaluator, f: Forecast, baseRh?: number): AlertPayload[] {
+  return ev.evaluate(baseRh === undefined ? f : { ...f, baseRh })?.alerts ?? [];
 }
 
 describe('AlertEvaluator', () => {
@@ -94,8 +94,8 @@ describe('AlertEvaluator', () => {
     const bus = new GatewayBus();
     const seen: Array<[SensorAlertPayload, readonly AlertPayload[]]> = [];
     bus.on('alert', (combined, alerts) => seen.push([combined, alerts]));
-    const stop = wireAlerts(bus, evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]), () => 68);
-    bus.emit('forecast', forecast([69, 71, 72, 72, 72, 72]));
+    const stop = wireAlerts(bus, evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]));
+    bus.emit('forecast', { ...forecast([69, 71, 72, 72, 72, 72]), baseRh: 68 });
     expect(seen.map(([c, alerts]) => [c.state, c.active, alerts.map((a) => a.id)])).toEqual([['on', ['above-70'], ['above-70']]]);
     expect(seen[0]?.[0].expected_at).toBe(new Date(BASE + 1.5 * 3600_000).toISOString());
     stop();
@@ -138,6 +138,30 @@ describe('AlertEvaluator', () => {
     expect(changed(ev, forecast([75, 75, 75, 75, 75, 75]))[0]?.probability_min).toBe(0.1);
     level = 0.9;
     expect(changed(ev, forecast([69, 75, 75, 75, 75, 75]))[0]?.probability_min).toBe(0.05);
+  });
+
+  it('republishes every raised alert, on or off, once the model changes with the state unchanged, then goes quiet', () => {
+    const clock = new ManualClock(BASE);
+    let level = 0.8;
+    const ev = new AlertEvaluator({ rules: [{ sensor: '*', above: 70, hysteresisRh: 2 }, { sensor: '*', id: 'very-damp', above: 80, hysteresisRh: 2 }], clock, intervalLevel: () => level });
+    const byModel = (version: string, rh: number): Forecast => ({ ...forecast([rh, rh, rh, rh, rh, rh]), modelVersion: version });
+    ev.evaluate(byModel('A', 85)); // both on
+    clock.advance(600_000);
+    expect(ev.evaluate(byModel('A', 75))?.alerts.map((a) => [a.id, a.state])).toEqual([['very-damp', 'off']]);
+    expect(ev.evaluate(byModel('A', 75))).toBeNull();
+    // A promotion: ModelManager's holder now has B's version and interval level.
+    level = 0.9;
+    clock.advance(600_000);
+    const swapped = ev.evaluate(byModel('B', 75));
+    expect(swapped?.alerts.map((a) => [a.id, a.state, a.model_version, a.probability_min, a.since])).toEqual([
+      ['above-70', 'on', 'B', 0.05, new Date(BASE).toISOString()],
+      ['very-damp', 'off', 'B', 0.05, new Date(BASE + 600_000).toISOString()],
+    ]);
+    expect(swapped?.sensor).toMatchObject({ id: 'above-70', state: 'on', model_version: 'B', probability_min: 0.05, since: new Date(BASE).toISOString() });
+    expect(ev.evaluate(byModel('B', 75))).toBeNull();
+    // A rollback to A: the same again.
+    level = 0.8;
+    expect(ev.evaluate(byModel('A', 75))?.alerts.map((a) => [a.model_version, a.probability_min])).toEqual([['A', 0.1], ['A', 0.1]]);
   });
 
   it('names alerts by id or by direction and threshold, and refuses two alerts of one name on a sensor', () => {

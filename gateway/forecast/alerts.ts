@@ -15,9 +15,9 @@ import type { Forecast } from '../types.ts';
  * forecast wobbling around the threshold does not flap the alert on and off.
  *
  * `expected_at` is the first time the POINT forecast crosses the threshold, linearly
- * interpolated between the two horizons around the crossing (from the last observed value at
- * the base time when the caller knows it); null when the point forecast stays on the safe
- * side although the interval reaches the threshold (possible, not expected).
+ * interpolated between the two horizons around the crossing (from the forecast's own value at
+ * the base time, Forecast.baseRh, when it has one); null when the point forecast stays on the
+ * safe side although the interval reaches the threshold (possible, not expected).
  *
  * Each (rule, direction) is one alert with its own state, its own retained topic
  * `<prefix>/<sensor>/alert/<id>` and its own Home Assistant binary_sensor, so two rules never
@@ -152,8 +152,9 @@ export function duplicateAlertId(rules: readonly AlertRule[]): { index: number; 
  * Pure alert state machine: feed it forecasts, it returns the alert payloads to publish.
  * State is one entry per (sensor, alert) plus one combined entry per sensor, so it is bounded
  * by sensors x rules (rules are bounded by the config schema). It emits when a state changes,
- * and while on when the expected time or the crossing horizon moved, so the retained message
- * stays current.
+ * while on when the expected time or the crossing horizon moved, and, on or off, when the
+ * model behind the payload changed (model_version or probability_min: a promotion or rollback),
+ * so the retained message stays current without being republished at every forecast.
  */
 export class AlertEvaluator {
   private readonly states = new Map<string, State>();
@@ -164,18 +165,18 @@ export class AlertEvaluator {
     if (dup) throw new RangeError(`alert rules ${dup.other} and ${dup.index} both name an alert "${dup.id}" of the same sensor; give one an id`);
   }
 
-  /** `lastRh`: the sensor's value at the forecast's base time, if known (improves expected_at). Null when nothing changed. */
-  evaluate(forecast: Forecast, lastRh?: number): AlertUpdate | null {
+  /** The alerts this forecast changed and the sensor's combined state; null when nothing changed. */
+  evaluate(forecast: Forecast): AlertUpdate | null {
     const defs = alertsFor(this.opts.rules, forecast.sensorId);
     const alerts: AlertPayload[] = [];
     for (const def of defs) {
-      const payload = this.step(def, forecast, lastRh);
+      const payload = this.step(def, forecast);
       if (payload) alerts.push(payload);
     }
     return alerts.length === 0 ? null : { sensor: this.combine(forecast.sensorId, defs, alerts), alerts };
   }
 
-  private step(def: AlertDef, f: Forecast, lastRh: number | undefined): AlertPayload | null {
+  private step(def: AlertDef, f: Forecast): AlertPayload | null {
     const key = stateKey(f.sensorId, def.id);
     const prev = this.states.get(key);
     const wasOn = prev?.on ?? false;
@@ -184,14 +185,13 @@ export class AlertEvaluator {
     const holdAt = wasOn ? firstBoundCrossing(f, def, def.hysteresisRh) : null;
     const on = raiseAt !== null || holdAt !== null;
     const horizonS = on ? (raiseAt ?? holdAt) : null;
-    const expectedAt = on ? pointCrossing(f, def, lastRh) : null;
+    const expectedAt = on ? pointCrossing(f, def) : null;
     if (prev === undefined && !on) {
       // Never raised: nothing to clear, and no retained "off" noise for every sensor.
       this.states.set(key, { on: false, sinceMs: this.opts.clock.now(), payload: null });
       return null;
     }
     const changed = prev === undefined || on !== wasOn;
-    if (!changed && !(on && (expectedAt !== prev.payload?.expected_at || horizonS !== prev.payload?.horizon_s))) return null;
     const sinceMs = changed ? this.opts.clock.now() : prev.sinceMs;
     const payload: AlertPayload = {
       sensor: f.sensorId,
@@ -207,6 +207,7 @@ export class AlertEvaluator {
       forecast_base: new Date(f.baseTimeMs).toISOString(),
       since: new Date(sinceMs).toISOString(),
     };
+    if (!changed && !outdated(prev.payload, payload)) return null;
     this.states.set(key, { on, sinceMs, payload });
     return payload;
   }
@@ -227,6 +228,18 @@ function stateKey(sensorId: string, alertId: string): string {
   return `${sensorId}\u0000${alertId}`;
 }
 
+/**
+ * Whether the retained payload of an alert whose state did not change is out of date: while on,
+ * the crossing moved; on or off, the model behind it changed (a ModelManager promotion or rollback
+ * changes model_version, and probability_min with the interval level). Every forecast has a new
+ * forecast_base, so that field alone never republishes. Never raised (`last` null): nothing to update.
+ */
+function outdated(last: AlertPayload | null, next: AlertPayload): boolean {
+  if (last === null) return false;
+  const moved = next.state === 'on' && (next.expected_at !== last.expected_at || next.horizon_s !== last.horizon_s);
+  return moved || next.model_version !== last.model_version || next.probability_min !== last.probability_min;
+}
+
 /** First horizon whose interval bound reaches the threshold moved `marginRh` toward safety. */
 function firstBoundCrossing(f: Forecast, c: AlertDef, marginRh: number): number | null {
   for (const p of f.points) {
@@ -235,11 +248,11 @@ function firstBoundCrossing(f: Forecast, c: AlertDef, marginRh: number): number 
   return null;
 }
 
-/** ISO time the point forecast first reaches the threshold, linearly interpolated. */
-function pointCrossing(f: Forecast, c: AlertDef, lastRh: number | undefined): string | null {
+/** ISO time the point forecast first reaches the threshold, linearly interpolated from its value at the base time. */
+function pointCrossing(f: Forecast, c: AlertDef): string | null {
   const beyond = (rh: number): boolean => (c.direction === 'above' ? rh >= c.threshold : rh <= c.threshold);
   let prevS = 0;
-  let prevRh = lastRh;
+  let prevRh = f.baseRh;
   if (prevRh !== undefined && beyond(prevRh)) return new Date(f.baseTimeMs).toISOString();
   for (const p of f.points) {
     if (beyond(p.rh)) {
@@ -259,13 +272,11 @@ function round4(v: number): number {
 
 /**
  * Wires an evaluator to the bus: every `forecast` is evaluated and each update is emitted as
- * `alert` (combined payload, changed alerts). `lastRh` gives the sensor's value at the
- * forecast's base time (start-alerts.ts reads it from the store). Returns the unsubscribe
- * function (call it on stop).
+ * `alert` (combined payload, changed alerts). Returns the unsubscribe function (call it on stop).
  */
-export function wireAlerts(bus: GatewayBus, evaluator: AlertEvaluator, lastRh: (f: Forecast) => number | undefined): () => void {
+export function wireAlerts(bus: GatewayBus, evaluator: AlertEvaluator): () => void {
   const onForecast = (f: Forecast): void => {
-    const update = evaluator.evaluate(f, lastRh(f));
+    const update = evaluator.evaluate(f);
     if (update) bus.emit('alert', update.sensor, update.alerts);
   };
   bus.on('forecast', onForecast);

@@ -65,6 +65,7 @@ describe('OnnxForecaster', () => {
     const lastStepStart = T0 + 6 * STEP_MS;
     const ref = referenceForward(weights, [41, 42, 43, 44, 45, 46], timeFeatures(naiveSecondsOfDay(lastStepStart)));
     expect(result.baseTimeMs).toBe(T0 + 7 * STEP_MS);
+    expect(result.baseRh).toBe(46);
     expect(result.issuedAtMs).toBe(now);
     expect(result.warmingUp).toBe(false);
     expect(result.modelVersion).toBe('test-1');
@@ -136,6 +137,20 @@ describe('OnnxForecaster', () => {
       [56, 55, 57],
       [56, 55, 57],
     ]);
+  });
+
+  it('reports the value its points continue from: the last step mean, held when that step has no reading', async () => {
+    const f = await load('persist-base.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract()));
+    // Step 6 (the last completed) alternates 56 and 64: mean 60, newest reading 64.
+    const alternating = readings(T0, T0 + 6 * STEP_MS, () => 50).concat(readings(T0 + 6 * STEP_MS, T0 + 7 * STEP_MS, (t) => ((t / 10_000) % 2 === 0 ? 56 : 64)));
+    const now = T0 + 7 * STEP_MS + 5000;
+    const made = await f.forecast('s1', alternating, now);
+    if (!isForecast(made)) throw new Error(`expected a forecast, got ${JSON.stringify(made)}`);
+    expect([made.baseRh, made.points[0]?.rh]).toEqual([60, 60]);
+    // Nothing in steps 6 and 7: step 5's mean is held, and it is what the points continue from.
+    const held = await f.forecast('s1', readings(T0, T0 + 6 * STEP_MS, ramp), now);
+    if (!isForecast(held)) throw new Error(`expected a forecast, got ${JSON.stringify(held)}`);
+    expect([held.baseRh, held.points[0]?.rh]).toEqual([45, 45]);
   });
 
   it('pads a history shorter than the window and says so', async () => {

@@ -98,6 +98,7 @@ export class OnnxForecaster implements Forecaster {
       sensorId,
       issuedAtMs: nowMs,
       baseTimeMs: lastStepStartMs + this.stepMs,
+      baseRh: window.values[window.values.length - 1],
       modelVersion: this.contract.modelVersion,
       points,
       warmingUp: partial || window.padded > 0,

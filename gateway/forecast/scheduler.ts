@@ -7,7 +7,6 @@ import { FAULTY_FLAGS } from '../../models/resample.ts';
 
 /** Flags that make a reading unusable as model input (and as the truth it is scored against): the resampler's. */
 export const UNUSABLE_FLAGS: readonly QualityFlag[] = FAULTY_FLAGS;
-const FAULTY: ReadonlySet<string> = new Set(UNUSABLE_FLAGS);
 
 export interface ForecastSchedulerOptions {
   store: ReadingStore;
@@ -152,16 +151,6 @@ export function historyFromSteps(steps: readonly StepAggregate[]): HistoryPoint[
   for (const s of steps) {
     if (s.meanRh !== null && s.newestUsableMs !== null) out.push({ tMs: s.newestUsableMs, rh: s.meanRh });
     if (s.newestUsableMs === null || s.newestMs > s.newestUsableMs) out.push({ tMs: s.newestMs, rh: Number.NaN, faulty: true });
-  }
-  return out;
-}
-
-/** Raw readings to history, unusable ones left out (the alerts' last value; the scheduler and the shadow comparison use historyFromSteps). */
-export function toHistory(readings: { wallTimeMs: number; rh: number | null; quality: string[] }[]): HistoryPoint[] {
-  const out: HistoryPoint[] = [];
-  for (const r of readings) {
-    if (r.rh === null || r.quality.some((q) => FAULTY.has(q))) continue;
-    out.push({ tMs: r.wallTimeMs, rh: r.rh });
   }
   return out;
 }
