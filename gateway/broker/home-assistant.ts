@@ -59,7 +59,7 @@ export class HomeAssistantDiscovery {
     try {
       const alertIds = this.options.alertIds?.(sensorId) ?? [];
       const stale = this.announcedAlerts.get(sensorId).filter((id) => !alertIds.includes(id));
-      await this.publisher.publishMessages([...discoveryMessages(this.options, sensorId), ...alertRemovalMessages(this.options, sensorId, stale)]);
+      await this.publisher.publishMessages([...discoveryMessages(this.options, sensorId), ...alertRemovalMessages(this.options, sensorId, stale)], sensorId);
       this.announcedAlerts.set(sensorId, alertIds);
     } catch (err) {
       this.announced.delete(sensorId);
