@@ -36,7 +36,7 @@ describe('MqttPublisher.republish', () => {
     const alertIds = Array.from({ length: 12 }, (_, i) => [`above-${60 + i}`, `below-${20 + i}`]).flat();
     for (let s = 0; s < 200; s++) {
       const sensorId = `s${s}`;
-      await publisher.publishMessages(discoveryMessages({ prefix: 'hygrocast', swVersion: '1', alertIds: () => alertIds }, sensorId), sensorId);
+      await publisher.publishMessages(discoveryMessages({ prefix: 'hygrocast', swVersion: '1' }, sensorId, alertIds), sensorId);
       await publisher.publishReading(reading(sensorId));
       const changed = alertIds.map((id) => ({ state: 'off' as const, id }));
       await publisher.publishAlerts(sensorId, { state: 'off', active: [] }, changed);
