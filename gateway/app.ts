@@ -315,7 +315,7 @@ export class Gateway {
     this.bus.on('noForecast', (info) => publisher.publishNoForecast(info).catch(onError));
     this.bus.on('alert', (combined, changed) => publisher.publishAlerts(combined.sensor, combined, changed).catch(onError));
     this.bus.on('forecastError', (r) =>
-      publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }]).catch(onError),
+      publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }], r.sensor).catch(onError),
     );
     this.bus.on('link', (source, state, detail) => publisher.publishLink(source, state, detail).catch(onError));
     const prefix = this.config.mqtt.topicPrefix;

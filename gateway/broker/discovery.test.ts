@@ -1,6 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Reading } from '../types.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { discoveryMessages, nodeIdOf, type DiscoveryConfig } from './discovery.ts';
@@ -11,7 +11,7 @@ const silent = pino({ level: 'silent' });
 const reading: Reading = { sensorId: 'kitchen', bootId: 'b1', seq: 1, uptimeMs: 1000, wallTimeMs: Date.UTC(2026, 0, 1), rh: 45.5, tempC: 21, quality: [] };
 
 function configs(prefix = 'hygrocast', discoveryPrefix?: string, alertIds?: (sensorId: string) => readonly string[]): Map<string, DiscoveryConfig> {
-  const messages = discoveryMessages({ prefix, discoveryPrefix, swVersion: '1.2.3', ...(alertIds ? { alertIds } : {}) }, 'kitchen');
+  const messages = discoveryMessages({ prefix, discoveryPrefix, swVersion: '1.2.3' }, 'kitchen', alertIds?.('kitchen'));
   return new Map(messages.map((m) => [m.topic, JSON.parse(m.payload) as DiscoveryConfig]));
 }
 
@@ -76,8 +76,30 @@ describe('Home Assistant discovery payloads', () => {
     expect(configs().size).toBe(6); // no alerts configured: the combined entity only
   });
 
+  it('give every entity one form of availability, never both (HA rejects a config with both)', () => {
+    const all = configs('hygrocast', undefined, () => ['above-70', 'below-30']);
+    for (const [topic, c] of all) {
+      const forms = ['availability_topic', 'availability'].filter((key) => key in c);
+      expect(forms, topic).toHaveLength(1);
+      if ('availability' in c) expect(c, topic).not.toHaveProperty('payload_available');
+    }
+  });
+
   it('refuse a sensor id that is not a topic level', () => {
     expect(() => discoveryMessages({ prefix: 'hygrocast', swVersion: '1' }, 'a/b')).toThrow(expect.objectContaining({ code: 'INVALID_SENSOR_ID' }));
+  });
+});
+
+describe('HomeAssistantDiscovery.announce', () => {
+  it("asks for the sensor's alert ids once and announces their entities", async () => {
+    const sent: string[] = [];
+    const publisher = { publishMessages: async (m: readonly { topic: string }[]) => void sent.push(...m.map((x) => x.topic)), republish: async () => {} };
+    const alertIds = vi.fn((_sensorId: string) => ['above-70']);
+    const aedes = { subscribe: () => {}, unsubscribe: () => {} };
+    const ha = new HomeAssistantDiscovery(aedes, publisher, { prefix: 'hygrocast', swVersion: '1', alertIds, logger: silent });
+    await ha.announce('kitchen');
+    expect(alertIds).toHaveBeenCalledTimes(1);
+    expect(sent).toContain('homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert_above-70/config');
   });
 });
 

@@ -17,8 +17,6 @@ export interface DiscoveryOptions {
   swVersion: string;
   /** Forecast horizons published as sensors, in seconds. Default 1 h and 6 h. */
   horizonsS?: readonly number[];
-  /** Ids of the sensor's alerts (one per rule and direction, gateway/forecast/alerts.ts alertsFor), each a binary_sensor. Default none. */
-  alertIds?: (sensorId: string) => readonly string[];
 }
 
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
@@ -31,38 +29,47 @@ export function nodeIdOf(prefix: string): string {
   return `hygrocast_${checkPrefix(prefix).replace(HA_ID, '_')}`;
 }
 
+/**
+ * Where HA reads an entity's availability, in one of HA's two forms, never both: one topic (the
+ * gateway's last will), or a list of topics combined by `availability_mode`.
+ */
+export type Availability =
+  | { availability_topic: string; payload_available: string; payload_not_available: string; availability?: never; availability_mode?: never }
+  | {
+      availability: Array<{ topic: string; payload_available: string; payload_not_available: string; value_template?: string }>;
+      availability_mode: 'all' | 'any' | 'latest';
+      availability_topic?: never;
+      payload_available?: never;
+      payload_not_available?: never;
+    };
+
+/** An entity's own fields; its availability is given apart (entity()), so none of these may set it. */
+type EntityFields = Record<string, unknown> & { state_topic: string } & { [K in 'availability_topic' | 'payload_available' | 'payload_not_available' | 'availability' | 'availability_mode']?: never };
+
 /** One HA entity's config payload; field names as in HA's MQTT discovery documentation (full names, no abbreviations). */
-export type DiscoveryConfig = Record<string, unknown> & {
-  name: string;
-  unique_id: string;
-  state_topic: string;
-  /** The gateway's last will; absent where `availability` lists several topics (HA takes one form or the other). */
-  availability_topic?: string;
-  payload_available?: string;
-  payload_not_available?: string;
-  availability?: Array<{ topic: string; payload_available: string; payload_not_available: string; value_template?: string }>;
-  availability_mode?: 'all' | 'any' | 'latest';
-  device: { identifiers: string[]; name: string; model: string; manufacturer: string; sw_version: string };
-};
+export type DiscoveryConfig = Record<string, unknown> &
+  Availability & {
+    name: string;
+    unique_id: string;
+    state_topic: string;
+    device: { identifiers: string[]; name: string; model: string; manufacturer: string; sw_version: string };
+  };
 
 /**
  * The discovery messages of one sensor: humidity, temperature, forecast per horizon, link, the
- * combined alert (on while any of the sensor's alerts is on) and one binary_sensor per alert.
+ * combined alert (on while any of the sensor's alerts is on) and one binary_sensor per alert of
+ * `alertIds` (one per rule and direction, gateway/forecast/alerts.ts alertsFor).
  */
-export function discoveryMessages(options: DiscoveryOptions, sensorId: string): MqttMessage[] {
+export function discoveryMessages(options: DiscoveryOptions, sensorId: string, alertIds: readonly string[] = []): MqttMessage[] {
   checkSensorId(sensorId);
   const topics = topicsFor(options.prefix);
   const node = nodeIdOf(options.prefix);
-  const base = {
-    availability_topic: topics.bridgeState,
-    payload_available: 'online',
-    payload_not_available: 'offline',
-    device: { identifiers: [node], name: `hygrocast (${options.prefix})`, model: 'hygrocast edge gateway', manufacturer: 'hygrocast', sw_version: options.swVersion },
-    origin: { name: 'hygrocast', sw_version: options.swVersion },
-  };
-  const entity = (component: 'sensor' | 'binary_sensor', object: string, name: string, config: Record<string, unknown> & { state_topic: string }): MqttMessage => {
+  const device = { identifiers: [node], name: `hygrocast (${options.prefix})`, model: 'hygrocast edge gateway', manufacturer: 'hygrocast', sw_version: options.swVersion };
+  const origin = { name: 'hygrocast', sw_version: options.swVersion };
+  const gateway = gatewayAvailability(topics);
+  const entity = (component: 'sensor' | 'binary_sensor', object: string, name: string, availability: Availability, fields: EntityFields): MqttMessage => {
     const objectId = objectIdOf(sensorId, object);
-    const payload: DiscoveryConfig = { ...base, name: `${sensorId} ${name}`, unique_id: `${node}_${objectId}`, ...config };
+    const payload: DiscoveryConfig = { ...availability, device, origin, name: `${sensorId} ${name}`, unique_id: `${node}_${objectId}`, ...fields };
     return { topic: configTopic(options, component, sensorId, object), payload: JSON.stringify(payload), retain: true };
   };
   // `None` renders to HA's "unknown" state, so a null value or a missing horizon is not an error in HA.
@@ -74,16 +81,15 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string): 
     unit_of_measurement: unit,
   });
   const messages = [
-    entity('sensor', 'humidity', 'humidity', measurement('humidity', 'humidity', '%')),
-    entity('sensor', 'temperature', 'temperature', measurement('temperature', 'temperature', '°C')),
+    entity('sensor', 'humidity', 'humidity', gateway, measurement('humidity', 'humidity', '%')),
+    entity('sensor', 'temperature', 'temperature', gateway, measurement('temperature', 'temperature', '°C')),
   ];
   for (const h of options.horizonsS ?? DEFAULT_HORIZONS_S) {
     if (!Number.isSafeInteger(h) || h <= 0) throw new BrokerError('BROKER_INVALID_OPTION', `forecast horizon must be a positive whole number of seconds (got ${h})`);
     const label = h % 3600 === 0 ? `${h / 3600}h` : `${h}s`;
     messages.push(
-      entity('sensor', `forecast_${label}`, `humidity forecast ${label}`, {
+      entity('sensor', `forecast_${label}`, `humidity forecast ${label}`, forecastAvailability(topics, sensorId), {
         state_topic: topics.forecast(sensorId),
-        ...forecastAvailability(topics, sensorId),
         value_template: `{% set p = value_json.points | selectattr('horizon_s', 'eq', ${h}) | list %}{{ p[0].humidity if p else None }}`,
         json_attributes_topic: topics.forecast(sensorId),
         json_attributes_template: `{{ {'model_version': value_json.model_version, 'base_time': value_json.base_time, 'warming_up': value_json.warming_up} | tojson }}`,
@@ -94,7 +100,7 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string): 
     );
   }
   messages.push(
-    entity('binary_sensor', 'link', 'link', {
+    entity('binary_sensor', 'link', 'link', gateway, {
       state_topic: topics.link(sensorId),
       // 'connecting' counts as not connected: HA's binary_sensor knows only payload_on/payload_off.
       value_template: "{{ 'up' if value_json.state == 'up' else 'down' }}",
@@ -103,8 +109,8 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string): 
       device_class: 'connectivity',
       entity_category: 'diagnostic',
     }),
-    entity('binary_sensor', 'alert', 'humidity alert', alertConfig(topics.alert(sensorId))),
-    ...(options.alertIds?.(sensorId) ?? []).map((id) => entity('binary_sensor', alertObjectId(id), `humidity alert ${id}`, alertConfig(topics.alertOf(sensorId, id)))),
+    entity('binary_sensor', 'alert', 'humidity alert', gateway, alertConfig(topics.alert(sensorId))),
+    ...alertIds.map((id) => entity('binary_sensor', alertObjectId(id), `humidity alert ${id}`, gateway, alertConfig(topics.alertOf(sensorId, id)))),
   );
   return messages;
 }
@@ -140,18 +146,18 @@ function alertConfig(stateTopic: string) {
   return { state_topic: stateTopic, value_template: '{{ value_json.state }}', payload_on: 'on', payload_off: 'off', json_attributes_topic: stateTopic, device_class: 'problem' };
 }
 
+/** Every entity but the forecasts is available while the gateway is: its last will. */
+function gatewayAvailability(topics: Topics): Availability {
+  return { availability_topic: topics.bridgeState, payload_available: 'online', payload_not_available: 'offline' };
+}
+
 /**
  * A forecast entity is available only while the gateway is online AND forecasting the sensor: while
  * the gateway refuses (stale or faulty inputs, untrusted clock), the forecast topic carries
  * `available: false` and the reason, and HA shows the entity unavailable instead of a stale value.
- * HA accepts `availability_topic` or an `availability` list, not both: the base keys are set to
- * undefined here, which JSON.stringify leaves out.
  */
-function forecastAvailability(topics: Topics, sensorId: string) {
+function forecastAvailability(topics: Topics, sensorId: string): Availability {
   return {
-    availability_topic: undefined,
-    payload_available: undefined,
-    payload_not_available: undefined,
     availability_mode: 'all',
     availability: [
       { topic: topics.bridgeState, payload_available: 'online', payload_not_available: 'offline' },

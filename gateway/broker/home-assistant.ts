@@ -6,6 +6,8 @@ import { alertRemovalMessages, discoveryMessages, type DiscoveryOptions } from '
 import { MAX_TRACKED_SENSORS, type MqttPublisher } from './publisher.ts';
 
 export interface HomeAssistantOptions extends DiscoveryOptions {
+  /** Ids of the sensor's alerts (one per rule and direction, gateway/forecast/alerts.ts alertsFor), each a binary_sensor; asked once per announcement. Default none. */
+  alertIds?: (sensorId: string) => readonly string[];
   /** HA's birth topic; `online` there makes the gateway publish discovery and state again. Default `<discoveryPrefix>/status`. */
   birthTopic?: string;
   /** The alert entities announced before (FileAnnouncedAlerts: across restarts). Default: this process only. */
@@ -59,7 +61,7 @@ export class HomeAssistantDiscovery {
     try {
       const alertIds = this.options.alertIds?.(sensorId) ?? [];
       const stale = this.announcedAlerts.get(sensorId).filter((id) => !alertIds.includes(id));
-      await this.publisher.publishMessages([...discoveryMessages(this.options, sensorId), ...alertRemovalMessages(this.options, sensorId, stale)]);
+      await this.publisher.publishMessages([...discoveryMessages(this.options, sensorId, alertIds), ...alertRemovalMessages(this.options, sensorId, stale)], sensorId);
       this.announcedAlerts.set(sensorId, alertIds);
     } catch (err) {
       this.announced.delete(sensorId);

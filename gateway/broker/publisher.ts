@@ -4,6 +4,7 @@ import type { Forecast, LinkState, Reading } from '../types.ts';
 import { BrokerError } from './errors.ts';
 import {
   DEFAULT_TOPIC_PREFIX,
+  MAX_ALERT_RULES,
   alertMessage,
   alertOfMessage,
   availabilityMessage,
@@ -30,10 +31,23 @@ export interface PublisherOptions {
   sensorsOf?: (source: string) => readonly string[];
 }
 
-/** Sensor-to-source associations learned from readings; bounds the map on a gateway with a runaway publisher. */
+/**
+ * Sensor-to-source associations learned from readings, and sensors whose retained topics are
+ * remembered for republish(); bounds both maps on a gateway with a runaway publisher.
+ */
 export const MAX_TRACKED_SENSORS = 1024;
-/** Retained topics remembered for republish(); ~8 per sensor, oldest forgotten first. */
-export const MAX_REMEMBERED_TOPICS = 8 * MAX_TRACKED_SENSORS;
+/** Alerts of one sensor: one per config rule and direction. */
+export const MAX_ALERTS_PER_SENSOR = 2 * MAX_ALERT_RULES;
+/**
+ * Retained topics remembered for republish() per sensor: every topic a sensor can have. 16 for its
+ * own topics and discovery configs (state, humidity, temperature, forecast, forecast_error, link,
+ * alert; configs of humidity, temperature, link, alert and up to 5 forecast horizons), then a
+ * topic and a discovery config per alert, for the current alerts and for as many of a previous
+ * run's (discovery.ts alertRemovalMessages clears those with empty payloads). 272 with 32 rules.
+ */
+export const MAX_TOPICS_PER_SENSOR = 16 + 2 * 2 * MAX_ALERTS_PER_SENSOR;
+/** Retained topics of the gateway itself (`<prefix>/bridge/...`) remembered for republish(), oldest forgotten first. */
+export const MAX_GATEWAY_TOPICS = 64;
 
 interface LinkStatus {
   state: LinkState;
@@ -56,8 +70,15 @@ export class MqttPublisher {
   private readonly learned = new Map<string, string>();
   private readonly links = new Map<string, LinkStatus>();
   private running = false;
-  /** Last retained payload per topic, for republish() (HA birth); bounded by MAX_REMEMBERED_TOPICS. */
-  private readonly retained = new Map<string, MqttMessage>();
+  /**
+   * Last retained payload per topic, for republish() (HA birth): the gateway's own topics, and per
+   * sensor, least recently published sensor first. A sensor is forgotten whole (the least recently
+   * published one, beyond MAX_TRACKED_SENSORS), never topic by topic, so republish() restores every
+   * topic of every live sensor. At most MAX_TRACKED_SENSORS x MAX_TOPICS_PER_SENSOR messages; in
+   * practice one per topic the broker retains anyway.
+   */
+  private readonly gatewayRetained = new Map<string, MqttMessage>();
+  private readonly sensorRetained = new Map<string, Map<string, MqttMessage>>();
 
   constructor(
     private readonly aedes: Pick<Aedes, 'publish'>,
@@ -71,13 +92,13 @@ export class MqttPublisher {
   /** Publishes `online` (retained) on `<prefix>/bridge/state` and starts publishing. */
   async online(): Promise<void> {
     this.running = true;
-    await this.send([availabilityMessage(this.topics, true)]);
+    await this.send(null, [availabilityMessage(this.topics, true)]);
   }
 
   /** Publishes `offline` (retained) on `<prefix>/bridge/state` and stops publishing. */
   async offline(): Promise<void> {
     this.running = false;
-    await this.send([availabilityMessage(this.topics, false)]);
+    await this.send(null, [availabilityMessage(this.topics, false)]);
   }
 
   /** The reading's state and plain-number topics; `source` (optional) associates the sensor with its link. */
@@ -85,18 +106,18 @@ export class MqttPublisher {
     if (!this.running) return;
     const messages = readingMessages(this.topics, reading);
     if (source !== undefined) messages.push(...this.learn(reading.sensorId, source));
-    await this.send(messages);
+    await this.send(reading.sensorId, messages);
   }
 
   async publishForecast(forecast: Forecast): Promise<void> {
     if (!this.running) return;
-    await this.send([forecastMessage(this.topics, forecast)]);
+    await this.send(forecast.sensorId, [forecastMessage(this.topics, forecast)]);
   }
 
   /** Replaces the sensor's retained forecast with `available: false` and the reason (docs/mqtt.md, "Forecast"). */
   async publishNoForecast(refusal: ForecastRefusal): Promise<void> {
     if (!this.running) return;
-    await this.send([noForecastMessage(this.topics, refusal, this.clock.now())]);
+    await this.send(refusal.sensorId, [noForecastMessage(this.topics, refusal, this.clock.now())]);
   }
 
   /**
@@ -106,12 +127,15 @@ export class MqttPublisher {
   async publishAlerts(sensorId: string, combined: AlertPayload, changed: readonly AlertPayload[]): Promise<void> {
     if (!this.running) return;
     const messages = changed.map((a) => alertOfMessage(this.topics, sensorId, a));
-    await this.send([...messages, alertMessage(this.topics, sensorId, combined)]);
+    await this.send(sensorId, [...messages, alertMessage(this.topics, sensorId, combined)]);
   }
 
-  /** Publishes prepared messages (discovery configs, command responses) even before online(). */
-  async publishMessages(messages: readonly MqttMessage[]): Promise<void> {
-    await this.send([...messages]);
+  /**
+   * Publishes prepared messages even before online(): those of `sensorId` (its discovery configs,
+   * its forecast_error), or without it the gateway's own (`<prefix>/bridge/sync`).
+   */
+  async publishMessages(messages: readonly MqttMessage[], sensorId?: string): Promise<void> {
+    await this.send(sensorId ?? null, [...messages]);
   }
 
   /** The link state of `source`, on the link topic of every sensor it feeds. */
@@ -120,7 +144,7 @@ export class MqttPublisher {
     this.links.set(source, status);
     if (!this.running) return;
     const sensors = new Set([...this.sensorsOf(source), ...[...this.learned].filter(([, s]) => s === source).map(([id]) => id)]);
-    await this.send([...sensors].map((id) => this.linkMessage(id, source, status)));
+    await Promise.all([...sensors].map((id) => this.send(id, [this.linkMessage(id, source, status)])));
   }
 
   /** Records sensorId -> source; the first time, also returns the source's current link message. */
@@ -136,19 +160,32 @@ export class MqttPublisher {
     return { topic: this.topics.link(sensorId), payload: encodeLink(source, status.state, status.detail, status.atMs), retain: true };
   }
 
-  /** Publishes again every retained message sent so far (latest per topic), e.g. when Home Assistant comes online. */
+  /**
+   * Publishes again every retained message sent so far (latest per topic), e.g. when Home Assistant
+   * comes online: the gateway's own, then per sensor, least recently published topic first (a
+   * sensor's discovery configs, published once, before its state).
+   */
   async republish(): Promise<void> {
-    await this.send([...this.retained.values()]);
+    const sensors = [...this.sensorRetained.values()].flatMap((topics) => [...topics.values()]);
+    await Promise.all([...this.gatewayRetained.values(), ...sensors].map((m) => this.publishOne(m)));
   }
 
-  private async send(messages: MqttMessage[]): Promise<void> {
-    for (const m of messages) {
-      if (!m.retain) continue;
-      this.retained.delete(m.topic); // re-insert: Map order is then least recently published first
-      this.retained.set(m.topic, m);
-      if (this.retained.size > MAX_REMEMBERED_TOPICS) this.retained.delete(this.retained.keys().next().value!);
+  /** Remembers the retained messages of `sensorId` (null: the gateway's own), then publishes all. */
+  private async send(sensorId: string | null, messages: MqttMessage[]): Promise<void> {
+    const retained = messages.filter((m) => m.retain);
+    if (retained.length > 0) {
+      const topics = sensorId === null ? this.gatewayRetained : this.sensorTopics(sensorId);
+      const max = sensorId === null ? MAX_GATEWAY_TOPICS : MAX_TOPICS_PER_SENSOR;
+      for (const m of retained) setLatest(topics, m.topic, m, max);
     }
     await Promise.all(messages.map((m) => this.publishOne(m)));
+  }
+
+  /** The sensor's remembered topics, its entry made the most recently published sensor. */
+  private sensorTopics(sensorId: string): Map<string, MqttMessage> {
+    const topics = this.sensorRetained.get(sensorId) ?? new Map<string, MqttMessage>();
+    setLatest(this.sensorRetained, sensorId, topics, MAX_TRACKED_SENSORS);
+    return topics;
   }
 
   private publishOne(m: MqttMessage): Promise<void> {
@@ -159,4 +196,14 @@ export class MqttPublisher {
       );
     });
   }
+}
+
+/**
+ * Sets `key` as the most recent entry of `map` (Map order is insertion order: re-inserting moves
+ * it last) and forgets the least recent entry beyond `max`.
+ */
+function setLatest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
 }

@@ -15,6 +15,8 @@ const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 const SENSOR_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** An alert id is one topic level: config `forecast.alerts[].id` or `above-70` (the config and gateway/forecast/alerts.ts check ids against this). */
 export const ALERT_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** Most alert rules the config accepts (`forecast.alerts`); each rule is one alert per direction, so a sensor has at most twice as many alerts. */
+export const MAX_ALERT_RULES = 32;
 
 export interface MqttMessage {
   topic: string;

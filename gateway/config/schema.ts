@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
-import { ALERT_ID } from '../broker/topics.ts';
+import { ALERT_ID, MAX_ALERT_RULES } from '../broker/topics.ts';
 import { duplicateAlertId } from '../forecast/alerts.ts';
 
 /**
@@ -177,13 +177,13 @@ export const configSchema = z.strictObject({
               path: ['id'],
             }),
         )
-        .max(32)
+        .max(MAX_ALERT_RULES)
         .default([])
         .superRefine((rules, ctx) => {
           const dup = duplicateAlertId(rules);
           if (dup) ctx.addIssue({ code: 'custom', path: [dup.index, 'id'], message: `alert "${dup.id}" is also named by forecast.alerts[${dup.other}] for the same sensor: give one of them another "id"` });
         })
-        .describe('Humidity thresholds raised from forecasts (gateway/forecast/alerts.ts); at most 32. Each rule and direction is one alert, with its own MQTT topic and Home Assistant entity; alert names must be unique per sensor.'),
+        .describe(`Humidity thresholds raised from forecasts (gateway/forecast/alerts.ts); at most ${MAX_ALERT_RULES}. Each rule and direction is one alert, with its own MQTT topic and Home Assistant entity; alert names must be unique per sensor.`),
     })
     .prefault({})
     .describe('Local forecasting.'),

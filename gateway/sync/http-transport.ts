@@ -4,6 +4,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { StoredReading } from '../store/store.ts';
+import { syncErrorOf, type CentralRequest } from './http-failure.ts';
 import { SyncError, type SyncAck, type SyncMark, type SyncTransport } from './sync-types.ts';
 
 const gzip = promisify(zlib.gzip);
@@ -21,9 +22,6 @@ export interface HttpTransportOptions {
   maxResponseBytes?: number;
 }
 
-/** Connection-level errors: nothing reached the server's application. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT']);
-
 /**
  * POST /v1/ingest with a gzip-compressed JSON body over one keep-alive connection. The reading's
  * store id stays on the gateway (the server keys on sensor, boot and seq).
@@ -34,6 +32,8 @@ export class HttpSyncTransport implements SyncTransport {
   private readonly timeoutMs: number;
   private readonly probeTimeoutMs: number;
   private readonly maxResponseBytes: number;
+  /** Describes a failed ingest request (http-failure.ts). */
+  private readonly request: CentralRequest;
 
   constructor(private readonly options: HttpTransportOptions) {
     this.base = new URL(options.url);
@@ -42,13 +42,13 @@ export class HttpSyncTransport implements SyncTransport {
     this.timeoutMs = options.requestTimeoutMs ?? 15_000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 500;
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
+    this.request = { origin: this.base.origin, what: 'the batch', timeoutMs: this.timeoutMs };
   }
 
   async send(readings: readonly StoredReading[]): Promise<SyncAck> {
     const body = await gzip(Buffer.from(JSON.stringify({ readings: readings.map(wire) })));
     const { status, text } = await this.post('/v1/ingest', body);
-    if (status >= 500) throw new SyncError('SYNC_SERVER_ERROR', `central answered ${status}: ${text.slice(0, 200)}`);
-    if (status !== 200) throw new SyncError('SYNC_REJECTED', `central refused the batch (${status}): ${text.slice(0, 200)}`);
+    if (status !== 200) throw syncErrorOf({ status, answer: text }, this.request);
     let marks: SyncMark[];
     try {
       marks = (JSON.parse(text) as { marks: SyncMark[] }).marks;
@@ -91,8 +91,9 @@ export class HttpSyncTransport implements SyncTransport {
           authorization: `Bearer ${this.options.token}`,
         },
       });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new SyncError('SYNC_TIMEOUT', `no answer from ${url.origin} within ${this.timeoutMs} ms`)));
-      req.once('error', (err) => reject(toSyncError(err, url.origin)));
+      // Named like AbortSignal.timeout's reason, which syncErrorOf maps to SYNC_TIMEOUT.
+      req.setTimeout(this.timeoutMs, () => req.destroy(new DOMException(`no answer within ${this.timeoutMs} ms`, 'TimeoutError')));
+      req.once('error', (err) => reject(syncErrorOf({ error: err }, this.request)));
       req.once('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -102,7 +103,7 @@ export class HttpSyncTransport implements SyncTransport {
           else chunks.push(c);
         });
         res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.once('error', (err) => reject(toSyncError(err, url.origin)));
+        res.once('error', (err) => reject(syncErrorOf({ error: err }, this.request)));
       });
       req.end(body);
     });
@@ -111,12 +112,4 @@ export class HttpSyncTransport implements SyncTransport {
 
 function wire(r: StoredReading): Omit<StoredReading, 'id'> {
   return { sensorId: r.sensorId, bootId: r.bootId, seq: r.seq, uptimeMs: r.uptimeMs, wallTimeMs: r.wallTimeMs, rh: r.rh, tempC: r.tempC, quality: r.quality };
-}
-
-function toSyncError(err: Error, origin: string): SyncError {
-  if (err instanceof SyncError) return err;
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  // A reset mid-request may come after the server committed: the re-send is then a harmless duplicate.
-  if (UNREACHABLE.has(code)) return new SyncError('SYNC_UNREACHABLE', `cannot reach ${origin} (${code})`, { cause: err });
-  return new SyncError('SYNC_UNREACHABLE', `request to ${origin} failed: ${err.message}`, { cause: err });
 }
