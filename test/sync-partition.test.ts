@@ -43,7 +43,8 @@ describe('sync partition', () => {
       }
     }
     store.flush();
-    await until(() => uplink.snapshot().consecutiveFailures >= 3, 20_000, 'the uplink to fail a few times');
+    // Sampled while it waits: a retry in flight between two failures is 'sending', not a fault.
+    await until(() => uplink.snapshot().consecutiveFailures >= 3 && uplink.snapshot().state === 'backoff', 20_000, 'the uplink to fail a few times and back off');
     expect(uplink.snapshot()).toMatchObject({ state: 'backoff', lastErrorCode: 'SYNC_UNREACHABLE', syncedTotal: 0 });
 
     central = await startCentral(centralConfig);
