@@ -51,6 +51,7 @@ describe('SqliteCentralStorage statements', () => {
       await storage.addReport('gw1', { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy, atMs: i });
       await storage.reports('gw1', 10);
       await storage.accuracyReports({ sensorId: 's1' }, 10);
+      await storage.pruneAccuracyReports(0);
     }
     expect(prepare).not.toHaveBeenCalled();
     expect(await storage.countReadings()).toBe(2);

@@ -43,7 +43,11 @@ const SCHEMA = `
 /** Columns added to `reports` after its first release; ADDed to an older database at start(). */
 export const REPORT_COLUMNS_ADDED = ['sensor_id TEXT NULL', 'accuracy_json TEXT NULL'] as const;
 
-const REPORTS_ACCURACY_INDEX = 'CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id)';
+/** The accuracy listing's index, and the retention's (pruneAccuracyReports deletes by kind and age). */
+const REPORTS_INDEXES = `
+  CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id);
+  CREATE INDEX IF NOT EXISTS reports_kind_at ON reports (kind, at_ms);
+`;
 
 interface ReadingRow {
   gateway_id: string;
@@ -87,6 +91,7 @@ function prepareStatements(db: Database.Database) {
        AND (@gateway IS NULL OR gateway_id = @gateway) AND (@sensor IS NULL OR sensor_id = @sensor) AND (@model IS NULL OR model_version = @model)
        ORDER BY id DESC LIMIT @limit`,
     ),
+    pruneAccuracyReports: db.prepare<[number]>(`DELETE FROM reports WHERE kind = 'accuracy' AND at_ms < ?`),
   };
 }
 
@@ -118,7 +123,7 @@ export class SqliteCentralStorage implements CentralStorage {
       db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
       addMissingReportColumns(db);
-      db.exec(REPORTS_ACCURACY_INDEX);
+      db.exec(REPORTS_INDEXES);
       const sql = prepareStatements(db);
       const ingest = db.transaction((gatewayId: string, readings: readonly Reading[], atMs: number): IngestResult => {
         let inserted = 0;
@@ -174,6 +179,10 @@ export class SqliteCentralStorage implements CentralStorage {
 
   accuracyReports(query: AccuracyQuery, limit: number): Promise<StoredReport[]> {
     return run(() => this.open().sql.accuracyReports.all({ ...accuracyParams(query), limit }).map(fromReportRow));
+  }
+
+  pruneAccuracyReports(beforeMs: number): Promise<number> {
+    return run(() => this.open().sql.pruneAccuracyReports.run(beforeMs).changes);
   }
 
   close(): Promise<void> {
