@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../gateway/clock.ts';
 import type { CentralConfig } from './config.ts';
 import fs from 'node:fs';
 import path from 'node:path';
+import { scheduleAccuracyRetention } from './accuracy-retention.ts';
 import { privateKeyFromPem } from './manifest.ts';
 import { scheduleRetraining } from './retrain-schedule.ts';
 import type { RetrainOptions } from './retrain.ts';
@@ -12,7 +13,7 @@ import { PgCentralStorage } from './storage/pg-storage.ts';
 import { SqliteCentralStorage } from './storage/sqlite-storage.ts';
 import type { CentralStorage } from './storage/storage.ts';
 
-/** The central server's composition root: storage, then HTTP; stopped in reverse. */
+/** The central server's composition root: storage, then HTTP, retraining and accuracy retention; stopped in reverse. */
 export interface CentralApp {
   readonly storage: CentralStorage;
   readonly registry: ModelRegistry;
@@ -45,6 +46,15 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
           (err) => process.stderr.write(`retraining failed: ${(err as Error).message}\n`),
         )
       : null;
+  const retention = scheduleAccuracyRetention(
+    storage,
+    config.accuracyRetentionDays,
+    clock,
+    (deleted) => {
+      if (deleted > 0) process.stdout.write(`${JSON.stringify({ event: 'accuracy_reports_pruned', deleted, retentionDays: config.accuracyRetentionDays })}\n`);
+    },
+    (err) => process.stderr.write(`pruning accuracy reports failed: ${(err as Error).message}\n`),
+  );
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   return {
@@ -52,6 +62,7 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
     registry,
     port,
     async stop() {
+      await retention.stop();
       await retraining?.stop();
       await app.close();
       await storage.close();

@@ -28,7 +28,28 @@ describe('central config and CLI', () => {
     expect(message).toMatch(/adminToken/);
     const admin = { HYGROCAST_CENTRAL_ADMIN_TOKEN: 'x'.repeat(16) };
     expect(loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_TIME_ZONE: 'Europe/Rome' }).timeZone).toBe('Europe/Rome');
-    expect(() => loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_TIME_ZONE: 'Europe/Atlantis' })).toThrow(/timeZone: not an IANA time zone/);
+    expect(() => loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_TIME_ZONE: 'Europe/Atlantis' })).toThrow(/HYGROCAST_CENTRAL_TIME_ZONE \(timeZone\): not an IANA time zone/);
+  });
+
+  it('keeps accuracy reports 400 days unless HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS says otherwise, and names it when refused', () => {
+    const admin = { HYGROCAST_CENTRAL_ADMIN_TOKEN: 'x'.repeat(16) };
+    expect(loadCentralConfig(undefined, admin).accuracyRetentionDays).toBe(400);
+    expect(loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS: '30' }).accuracyRetentionDays).toBe(30);
+    const refused = (value: string): string => {
+      try {
+        loadCentralConfig(undefined, { ...admin, HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS: value });
+      } catch (err) {
+        expect(err).toMatchObject({ code: 'CENTRAL_CONFIG_INVALID' });
+        return (err as Error).message;
+      }
+      throw new Error(`${value} was accepted`);
+    };
+    expect(refused('0')).toMatch(/HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS=0 \(accuracyRetentionDays\): Too small/);
+    expect(refused('1.5')).toMatch(/HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS=1.5 \(accuracyRetentionDays\): .*int/);
+    expect(refused('99999')).toMatch(/HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS=99999 \(accuracyRetentionDays\): Too big/);
+    expect(refused('a year')).toMatch(/HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS: "a year" is not a number/);
+    // A refused string is named, never echoed: it may be a secret.
+    expect(() => loadCentralConfig(undefined, { HYGROCAST_CENTRAL_ADMIN_TOKEN: 'short-secret' })).toThrow(/^(?![\s\S]*short-secret)[\s\S]*HYGROCAST_CENTRAL_ADMIN_TOKEN \(adminToken\): Too small/);
   });
 
   it('keygen, publish --promote and models: a signed production model the .pub verifies', () => {

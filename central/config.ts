@@ -39,6 +39,13 @@ export const centralConfigSchema = z.strictObject({
   timeZone: z.string().min(1).refine(isTimeZone, { message: 'not an IANA time zone (e.g. Europe/Brussels, UTC)' }).optional(),
   /** Bound of a compressed request body, in bytes. Default 8 MiB. */
   bodyLimitBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+  /**
+   * Days an accuracy report (POST /v1/reports, kind 'accuracy') is kept, counted from its atMs; older
+   * ones are deleted hourly (central/accuracy-retention.ts). Default 400: a year and a month, so this
+   * season can still be compared with the same weeks a year ago, which bounds the table at about
+   * 9,600 rows per sensor (one report an hour). At most 3660 (ten years); there is no "keep forever".
+   */
+  accuracyRetentionDays: z.number().int().min(1).max(3660).default(400),
 }).refine((c) => c.storage !== 'postgres' || c.pgConnectionString !== undefined, { message: 'storage: postgres needs pgConnectionString', path: ['pgConnectionString'] });
 
 export type CentralConfig = z.infer<typeof centralConfigSchema>;
@@ -57,6 +64,7 @@ const ENV_KEYS: Record<string, { key: keyof CentralConfig; type: 'number' | 'str
   HYGROCAST_CENTRAL_RETRAIN_KIND: { key: 'retrainKind', type: 'string' },
   HYGROCAST_CENTRAL_RETRAIN_TIMEOUT_MS: { key: 'retrainTimeoutMs', type: 'number' },
   HYGROCAST_CENTRAL_TIME_ZONE: { key: 'timeZone', type: 'string' },
+  HYGROCAST_CENTRAL_ACCURACY_RETENTION_DAYS: { key: 'accuracyRetentionDays', type: 'number' },
 };
 
 /** Defaults, then the YAML file, then HYGROCAST_CENTRAL_* variables; throws CENTRAL_CONFIG_INVALID listing every problem. */
@@ -72,6 +80,8 @@ export function loadCentralConfig(file: string | undefined, env: NodeJS.ProcessE
       problems.push(`${file}: ${(err as Error).message}`);
     }
   }
+  // Which variable set a key, so a value the schema refuses is reported under the name the operator wrote.
+  const setBy = new Map<string, string>();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('HYGROCAST_CENTRAL_') || name === 'HYGROCAST_CENTRAL_CONFIG_FILE' || value === undefined) continue;
     const spec = ENV_KEYS[name];
@@ -81,12 +91,23 @@ export function loadCentralConfig(file: string | undefined, env: NodeJS.ProcessE
     }
     const n = Number(value);
     if (spec.type === 'number' && (value.trim() === '' || !Number.isFinite(n))) problems.push(`${name}: "${value}" is not a number`);
-    else raw[spec.key] = spec.type === 'number' ? n : value;
+    else {
+      raw[spec.key] = spec.type === 'number' ? n : value;
+      // A string may be a secret (the admin token, a connection string's password): only numbers are echoed.
+      setBy.set(spec.key, spec.type === 'number' ? `${name}=${value}` : name);
+    }
   }
   const result = centralConfigSchema.safeParse(raw);
-  if (!result.success) problems.push(...result.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
+  if (!result.success) problems.push(...result.error.issues.map((i) => issueLine(i, setBy)));
   if (problems.length > 0 || !result.success) {
     throw new CentralError('CENTRAL_CONFIG_INVALID', `invalid central configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   return result.data;
+}
+
+/** One refused value: under the variable that set it, when one did (`HYGROCAST_CENTRAL_PORT=99999 (port): ...`), else under its key. */
+function issueLine(issue: z.core.$ZodIssue, setBy: ReadonlyMap<string, string>): string {
+  const key = issue.path.join('.') || '(top level)';
+  const variable = setBy.get(key);
+  return `${variable === undefined ? key : `${variable} (${key})`}: ${issue.message}`;
 }

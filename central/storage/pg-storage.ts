@@ -43,6 +43,7 @@ const SCHEMA = `
   ALTER TABLE reports ADD COLUMN IF NOT EXISTS sensor_id TEXT NULL;
   ALTER TABLE reports ADD COLUMN IF NOT EXISTS accuracy_json TEXT NULL;
   CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id);
+  CREATE INDEX IF NOT EXISTS reports_kind_at ON reports (kind, at_ms);
 `;
 
 /**
@@ -173,6 +174,11 @@ export class PgCentralStorage implements CentralStorage {
       [p.gateway, p.sensor, p.model, limit],
     );
     return res.rows.map(fromReportRow);
+  }
+
+  async pruneAccuracyReports(beforeMs: number): Promise<number> {
+    const res = await this.open().query(`DELETE FROM reports WHERE kind = 'accuracy' AND at_ms < $1`, [beforeMs]);
+    return res.rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cleanupAfterEach } from '../../test/cleanups.ts';
 import { CENTRAL_DB_FILE, SqliteCentralStorage } from './sqlite-storage.ts';
+import { centralReading } from './storage.contract.ts';
 
 describe('SqliteCentralStorage schema upgrade', () => {
   const cleanups = cleanupAfterEach();
@@ -24,5 +25,35 @@ describe('SqliteCentralStorage schema upgrade', () => {
     await storage.addReport('gw1', { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy, atMs: 2 });
     expect((await storage.reports('gw1', 10)).map((r) => r.outcome)).toEqual(['live', 'promoted']);
     expect(await storage.accuracyReports({ sensorId: 's1' }, 10)).toMatchObject([{ accuracy }]);
+  });
+});
+
+describe('SqliteCentralStorage statements', () => {
+  const cleanups = cleanupAfterEach();
+
+  it('prepares every statement once, at start, not on each call', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-central-prepare-'));
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const storage = new SqliteCentralStorage({ dataDir });
+    await storage.start();
+    cleanups.push(() => storage.close());
+    const prepare = vi.spyOn(Database.prototype, 'prepare');
+    cleanups.push(() => prepare.mockRestore());
+    const accuracy = { sensorId: 's1', windowS: 86_400, horizons: [{ horizonS: 600, mae: 0.2, n: 10 }] };
+    for (let i = 0; i < 2; i++) {
+      await storage.registerGateway(`gw${i}`, `hash-${i}`, i);
+      await storage.gatewayForTokenHash(`hash-${i}`);
+      await storage.ingest('gw1', [centralReading(i + 1)], i);
+      await storage.countReadings();
+      await storage.countReadings('gw1');
+      await storage.readings('gw1', 's1', 0, Number.MAX_SAFE_INTEGER, 10);
+      await storage.sensors();
+      await storage.addReport('gw1', { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy, atMs: i });
+      await storage.reports('gw1', 10);
+      await storage.accuracyReports({ sensorId: 's1' }, 10);
+      await storage.pruneAccuracyReports(0);
+    }
+    expect(prepare).not.toHaveBeenCalled();
+    expect(await storage.countReadings()).toBe(2);
   });
 });

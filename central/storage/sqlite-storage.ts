@@ -43,7 +43,11 @@ const SCHEMA = `
 /** Columns added to `reports` after its first release; ADDed to an older database at start(). */
 export const REPORT_COLUMNS_ADDED = ['sensor_id TEXT NULL', 'accuracy_json TEXT NULL'] as const;
 
-const REPORTS_ACCURACY_INDEX = 'CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id)';
+/** The accuracy listing's index, and the retention's (pruneAccuracyReports deletes by kind and age). */
+const REPORTS_INDEXES = `
+  CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id);
+  CREATE INDEX IF NOT EXISTS reports_kind_at ON reports (kind, at_ms);
+`;
 
 interface ReadingRow {
   gateway_id: string;
@@ -57,14 +61,56 @@ interface ReadingRow {
   quality: string;
 }
 
+type ReportParams = ReturnType<typeof reportParams>;
+type AccuracyFilter = ReturnType<typeof accuracyParams> & { limit: number };
+
+/**
+ * Every statement the storage runs, prepared once at start(): better-sqlite3 compiles the SQL on each
+ * prepare(), so a statement prepared per call pays that again on every ingest and query.
+ */
+function prepareStatements(db: Database.Database) {
+  return {
+    registerGateway: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO gateways (gateway_id, token_hash, created_at_ms) VALUES (?, ?, ?)'),
+    gatewayForTokenHash: db.prepare<[string], string>('SELECT gateway_id FROM gateways WHERE token_hash = ?').pluck(),
+    insertReading: db.prepare<[string, string, string, number, number, number, number | null, number | null, string, number]>(
+      `INSERT OR IGNORE INTO readings (gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality, received_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    maxSeq: db.prepare<[string, string, string], number>('SELECT max(seq) FROM readings WHERE gateway_id = ? AND sensor_id = ? AND boot_id = ?').pluck(),
+    countAll: db.prepare<[], number>('SELECT count(*) FROM readings').pluck(),
+    countGateway: db.prepare<[string], number>('SELECT count(*) FROM readings WHERE gateway_id = ?').pluck(),
+    readings: db.prepare<[string, string, number, number, number], ReadingRow>(
+      `SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
+       WHERE gateway_id = ? AND sensor_id = ? AND wall_ms >= ? AND wall_ms < ? ORDER BY wall_ms, boot_id, seq LIMIT ?`,
+    ),
+    sensors: db.prepare<[], { gateway_id: string; sensor_id: string }>('SELECT DISTINCT gateway_id, sensor_id FROM readings ORDER BY 1, 2'),
+    addReport: db.prepare<ReportParams>(`INSERT INTO reports (${REPORT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    reports: db.prepare<[string, number], ReportRow>(`SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE gateway_id = ? ORDER BY id DESC LIMIT ?`),
+    accuracyReports: db.prepare<[AccuracyFilter], ReportRow>(
+      `SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE kind = 'accuracy'
+       AND (@gateway IS NULL OR gateway_id = @gateway) AND (@sensor IS NULL OR sensor_id = @sensor) AND (@model IS NULL OR model_version = @model)
+       ORDER BY id DESC LIMIT @limit`,
+    ),
+    pruneAccuracyReports: db.prepare<[number]>(`DELETE FROM reports WHERE kind = 'accuracy' AND at_ms < ?`),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** What start() opens and close() releases; statements are only valid while their database is open. */
+interface OpenDatabase {
+  db: Database.Database;
+  sql: Statements;
+  ingest: (gatewayId: string, readings: readonly Reading[], atMs: number) => IngestResult;
+}
+
 /**
  * CentralStorage on SQLite (the default: embedded, no setup). WAL with synchronous = FULL: a
  * mark returned by ingest() is a promise to the gateway that it may forget those readings, so the
  * commit must survive a power cut, not only a process crash (NORMAL would only guarantee the latter).
  */
 export class SqliteCentralStorage implements CentralStorage {
-  private db: Database.Database | null = null;
-  private ingestTx: ((gatewayId: string, readings: readonly Reading[], atMs: number) => IngestResult) | null = null;
+  private state: OpenDatabase | null = null;
 
   constructor(private readonly options: { dataDir: string }) {}
 
@@ -77,115 +123,78 @@ export class SqliteCentralStorage implements CentralStorage {
       db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
       addMissingReportColumns(db);
-      db.exec(REPORTS_ACCURACY_INDEX);
-      const insert = db.prepare(
-        `INSERT OR IGNORE INTO readings (gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality, received_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const maxSeq = db.prepare('SELECT max(seq) FROM readings WHERE gateway_id = ? AND sensor_id = ? AND boot_id = ?').pluck();
-      this.ingestTx = db.transaction((gatewayId: string, readings: readonly Reading[], atMs: number) => {
+      db.exec(REPORTS_INDEXES);
+      const sql = prepareStatements(db);
+      const ingest = db.transaction((gatewayId: string, readings: readonly Reading[], atMs: number): IngestResult => {
         let inserted = 0;
         const boots = new Map<string, { sensorId: string; bootId: string }>();
         for (const r of readings) {
-          inserted += insert.run(gatewayId, r.sensorId, r.bootId, r.seq, r.uptimeMs, r.wallTimeMs, r.rh, r.tempC, r.quality.join(','), atMs).changes;
+          inserted += sql.insertReading.run(gatewayId, r.sensorId, r.bootId, r.seq, r.uptimeMs, r.wallTimeMs, r.rh, r.tempC, r.quality.join(','), atMs).changes;
           boots.set(`${r.sensorId}\u0000${r.bootId}`, { sensorId: r.sensorId, bootId: r.bootId });
         }
-        const marks: IngestMark[] = [...boots.values()].map((b) => ({ ...b, seq: maxSeq.get(gatewayId, b.sensorId, b.bootId) as number }));
+        const marks: IngestMark[] = [...boots.values()].map((b) => ({ ...b, seq: sql.maxSeq.get(gatewayId, b.sensorId, b.bootId)! }));
         return { inserted, duplicates: readings.length - inserted, marks };
       });
-      this.db = db;
+      this.state = { db, sql, ingest };
     });
   }
 
   registerGateway(gatewayId: string, tokenHash: string, atMs: number): Promise<void> {
     return run(() => {
-      const db = this.open();
-      const info = db.prepare('INSERT OR IGNORE INTO gateways (gateway_id, token_hash, created_at_ms) VALUES (?, ?, ?)').run(gatewayId, tokenHash, atMs);
+      const info = this.open().sql.registerGateway.run(gatewayId, tokenHash, atMs);
       if (info.changes === 0) throw new CentralError('CENTRAL_GATEWAY_EXISTS', `gateway "${gatewayId}" is already registered`);
     });
   }
 
   gatewayForTokenHash(tokenHash: string): Promise<string | null> {
-    return run(() => (this.open().prepare('SELECT gateway_id FROM gateways WHERE token_hash = ?').pluck().get(tokenHash) as string | undefined) ?? null);
+    return run(() => this.open().sql.gatewayForTokenHash.get(tokenHash) ?? null);
   }
 
   ingest(gatewayId: string, readings: readonly Reading[], atMs: number): Promise<IngestResult> {
-    return run(() => {
-      this.open();
-      return this.ingestTx!(gatewayId, readings, atMs);
-    });
+    return run(() => this.open().ingest(gatewayId, readings, atMs));
   }
 
   countReadings(gatewayId?: string): Promise<number> {
     return run(() => {
-      const db = this.open();
-      if (gatewayId === undefined) return db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
-      return db.prepare('SELECT count(*) FROM readings WHERE gateway_id = ?').pluck().get(gatewayId) as number;
+      const { sql } = this.open();
+      return (gatewayId === undefined ? sql.countAll.get() : sql.countGateway.get(gatewayId))!;
     });
   }
 
   readings(gatewayId: string, sensorId: string, fromMs: number, toMs: number, limit: number): Promise<CentralReading[]> {
-    return run(() => {
-      const rows = this.open()
-        .prepare(
-          `SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
-           WHERE gateway_id = ? AND sensor_id = ? AND wall_ms >= ? AND wall_ms < ? ORDER BY wall_ms, boot_id, seq LIMIT ?`,
-        )
-        .all(gatewayId, sensorId, fromMs, toMs, limit) as ReadingRow[];
-      return rows.map(fromRow);
-    });
+    return run(() => this.open().sql.readings.all(gatewayId, sensorId, fromMs, toMs, limit).map(fromRow));
   }
 
   sensors(): Promise<Array<{ gatewayId: string; sensorId: string }>> {
-    return run(() =>
-      (this.open().prepare('SELECT DISTINCT gateway_id, sensor_id FROM readings ORDER BY 1, 2').all() as Array<{ gateway_id: string; sensor_id: string }>).map(
-        (r) => ({ gatewayId: r.gateway_id, sensorId: r.sensor_id }),
-      ),
-    );
+    return run(() => this.open().sql.sensors.all().map((r) => ({ gatewayId: r.gateway_id, sensorId: r.sensor_id })));
   }
 
   addReport(gatewayId: string, report: ModelReport): Promise<number> {
-    return run(() => {
-      const info = this.open()
-        .prepare(`INSERT INTO reports (${REPORT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(...reportParams(gatewayId, report));
-      return Number(info.lastInsertRowid);
-    });
+    return run(() => Number(this.open().sql.addReport.run(...reportParams(gatewayId, report)).lastInsertRowid));
   }
 
   reports(gatewayId: string, limit: number): Promise<StoredReport[]> {
-    return run(() => {
-      const rows = this.open()
-        .prepare(`SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE gateway_id = ? ORDER BY id DESC LIMIT ?`)
-        .all(gatewayId, limit) as ReportRow[];
-      return rows.map(fromReportRow);
-    });
+    return run(() => this.open().sql.reports.all(gatewayId, limit).map(fromReportRow));
   }
 
   accuracyReports(query: AccuracyQuery, limit: number): Promise<StoredReport[]> {
-    return run(() => {
-      const rows = this.open()
-        .prepare(
-          `SELECT ${REPORT_SELECT_COLUMNS} FROM reports WHERE kind = 'accuracy'
-           AND (@gateway IS NULL OR gateway_id = @gateway) AND (@sensor IS NULL OR sensor_id = @sensor) AND (@model IS NULL OR model_version = @model)
-           ORDER BY id DESC LIMIT @limit`,
-        )
-        .all({ ...accuracyParams(query), limit }) as ReportRow[];
-      return rows.map(fromReportRow);
-    });
+    return run(() => this.open().sql.accuracyReports.all({ ...accuracyParams(query), limit }).map(fromReportRow));
+  }
+
+  pruneAccuracyReports(beforeMs: number): Promise<number> {
+    return run(() => this.open().sql.pruneAccuracyReports.run(beforeMs).changes);
   }
 
   close(): Promise<void> {
     return run(() => {
-      this.db?.close();
-      this.db = null;
-      this.ingestTx = null;
+      this.state?.db.close();
+      this.state = null;
     });
   }
 
-  private open(): Database.Database {
-    if (this.db === null) throw new CentralError('CENTRAL_STORAGE_CLOSED', 'central storage is not started or already closed');
-    return this.db;
+  private open(): OpenDatabase {
+    if (this.state === null) throw new CentralError('CENTRAL_STORAGE_CLOSED', 'central storage is not started or already closed');
+    return this.state;
   }
 }
 

@@ -6,6 +6,7 @@ import type { AccuracyDetail, CentralStorage } from './storage.ts';
 export type CentralStorageFactory = () => Promise<{ storage: CentralStorage; cleanup?: () => Promise<void> | void }>;
 
 const T0 = Date.UTC(2026, 0, 1);
+const DAY_MS = 86_400_000;
 
 export function centralReading(seq: number, overrides: Partial<Reading> = {}): Reading {
   return { sensorId: 's1', bootId: 'b1', seq, uptimeMs: seq * 1000, wallTimeMs: T0 + seq * 1000, rh: 40 + seq / 100, tempC: 21, quality: [], ...overrides };
@@ -128,6 +129,26 @@ export function runCentralStorageContract(name: string, make: CentralStorageFact
       expect(await s.accuracyReports({}, 1)).toHaveLength(1);
       const rollout = (await s.reports('gw1', 10)).find((r) => r.kind === 'rollout');
       expect(rollout).not.toHaveProperty('accuracy');
+    });
+
+    it('prunes accuracy reports dated before the cutoff, keeping the one at it and every rollout report', async () => {
+      const s = await open();
+      const now = T0 + 400 * DAY_MS; // the injected "now" of a retention of 30 days
+      const cutoff = now - 30 * DAY_MS;
+      const accuracy = { sensorId: 's1', windowS: 86_400, horizons: [{ horizonS: 600, mae: 0.2, n: 10 }] };
+      const live = (atMs: number) => ({ kind: 'accuracy' as const, modelVersion: 'v1', outcome: 'live', accuracy, atMs });
+      await s.addReport('gw1', live(T0));
+      await s.addReport('gw2', live(cutoff - 1));
+      await s.addReport('gw1', live(cutoff));
+      await s.addReport('gw2', live(now));
+      await s.addReport('gw1', { kind: 'rollout', modelVersion: 'v1', outcome: 'promoted', atMs: T0 });
+      expect(await s.pruneAccuracyReports(cutoff)).toBe(2);
+      expect((await s.accuracyReports({}, 10)).map((r) => r.atMs)).toEqual([now, cutoff]);
+      expect((await s.reports('gw1', 10)).map((r) => [r.kind, r.atMs])).toEqual([
+        ['rollout', T0],
+        ['accuracy', cutoff],
+      ]);
+      expect(await s.pruneAccuracyReports(cutoff)).toBe(0);
     });
 
     it('rejects with CENTRAL_STORAGE_CLOSED after close', async () => {

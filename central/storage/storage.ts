@@ -99,6 +99,12 @@ export interface CentralStorage {
   reports(gatewayId: string, limit: number): Promise<StoredReport[]>;
   /** The 'accuracy' reports matching every given field of `query`, newest first, at most `limit`. */
   accuracyReports(query: AccuracyQuery, limit: number): Promise<StoredReport[]>;
+  /**
+   * Deletes the 'accuracy' reports whose atMs is before `beforeMs` (one at exactly `beforeMs` stays);
+   * other kinds of report are kept. Resolves to the number deleted. The caller computes `beforeMs`
+   * from its clock and the retention (central/accuracy-retention.ts).
+   */
+  pruneAccuracyReports(beforeMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
