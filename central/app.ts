@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../gateway/clock.ts';
 import type { CentralConfig } from './config.ts';
+import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { scheduleAccuracyRetention } from './accuracy-retention.ts';
+import { CentralError } from './errors.ts';
 import { privateKeyFromPem } from './manifest.ts';
 import { scheduleRetraining } from './retrain-schedule.ts';
 import type { RetrainOptions } from './retrain.ts';
@@ -23,6 +25,8 @@ export interface CentralApp {
 }
 
 export async function startCentral(config: CentralConfig, clock: Clock = systemClock): Promise<CentralApp> {
+  // Read before anything is opened: a bad key file refuses the start instead of leaving a server up.
+  const signingKey = config.retrainIntervalMs > 0 ? readSigningKey(signingKeyPath(config)) : null;
   const storage = storageFor(config);
   await storage.start();
   const registry = new ModelRegistry(modelsDir(config));
@@ -35,11 +39,10 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
     throw err;
   }
   // Retraining needs the signing key; without one (no `keygen` yet) the schedule stays off.
-  const keyFile = signingKeyPath(config);
   const retraining =
-    config.retrainIntervalMs > 0 && fs.existsSync(keyFile)
+    signingKey !== null
       ? scheduleRetraining(
-          { storage, registry, signingKey: privateKeyFromPem(fs.readFileSync(keyFile, 'utf8')), clock, runsFile: runsFile(config), ...retrainSettings(config) },
+          { storage, registry, signingKey, clock, runsFile: runsFile(config), ...retrainSettings(config) },
           config.retrainIntervalMs,
           clock,
           (runs) => process.stdout.write(`${JSON.stringify({ event: 'retrained', runs: runs.map((r) => ({ sensor: `${r.gatewayId}/${r.sensorId}`, decision: r.decision, error: r.error })) })}\n`),
@@ -68,6 +71,19 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
       await storage.close();
     },
   };
+}
+
+/**
+ * The retraining signing key at `file`; null when there is none yet (no `keygen`). A file that is
+ * there but unreadable or not a private key PEM is a CENTRAL_CONFIG_INVALID naming the file.
+ */
+export function readSigningKey(file: string): KeyObject | null {
+  if (!fs.existsSync(file)) return null;
+  try {
+    return privateKeyFromPem(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CentralError('CENTRAL_CONFIG_INVALID', `signing key ${file} cannot be used: ${(err as Error).message}; replace it with the output of \`keygen\``);
+  }
 }
 
 /** Where the registry keeps its artifacts and registry.json. */

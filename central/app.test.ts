@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../test/cleanups.ts';
+import { freePort, testCentralConfig } from '../test/sync-helpers.ts';
+import { readSigningKey, signingKeyPath, startCentral } from './app.ts';
+import { generateSigningKeys } from './manifest.ts';
+
+/** Resolves when something can listen on `port` again (nothing left bound there). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+describe('startCentral and the signing key', () => {
+  const cleanups = cleanupAfterEach();
+
+  function dataDir(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-central-app-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  it('refuses to start with a signing key file that is not a key, naming the file, and leaves nothing listening', async () => {
+    const port = await freePort();
+    const config = { ...testCentralConfig(port, dataDir()), retrainIntervalMs: 3_600_000 };
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    fs.writeFileSync(signingKeyPath(config), 'not a PEM\n');
+    await expect(startCentral(config)).rejects.toMatchObject({ code: 'CENTRAL_CONFIG_INVALID', message: expect.stringContaining(signingKeyPath(config)) });
+    expect(await canListen(port)).toBe(true);
+  });
+
+  it('starts with a good key, and without one (retraining off until keygen)', async () => {
+    const withKey = { ...testCentralConfig(await freePort(), dataDir()), retrainIntervalMs: 3_600_000 };
+    fs.writeFileSync(signingKeyPath(withKey), generateSigningKeys().privateKeyPem);
+    const a = await startCentral(withKey);
+    cleanups.push(() => a.stop());
+    expect(readSigningKey(signingKeyPath(withKey))?.asymmetricKeyType).toBe('ed25519');
+    const without = { ...testCentralConfig(await freePort(), dataDir()), retrainIntervalMs: 3_600_000 };
+    const b = await startCentral(without);
+    cleanups.push(() => b.stop());
+    expect(readSigningKey(signingKeyPath(without))).toBeNull();
+  });
+});
