@@ -314,9 +314,7 @@ export class Gateway {
     // A refusal replaces the retained forecast with available: false and the reason.
     this.bus.on('noForecast', (info) => publisher.publishNoForecast(info).catch(onError));
     this.bus.on('alert', (combined, changed) => publisher.publishAlerts(combined.sensor, combined, changed).catch(onError));
-    this.bus.on('forecastError', (r) =>
-      publisher.publishMessages([{ topic: `${this.config.mqtt.topicPrefix}/${r.sensor}/forecast_error`, payload: JSON.stringify(r), retain: true }], r.sensor).catch(onError),
-    );
+    this.bus.on('forecastError', (r) => publisher.publishForecastError(r).catch(onError));
     this.bus.on('link', (source, state, detail) => publisher.publishLink(source, state, detail).catch(onError));
     const prefix = this.config.mqtt.topicPrefix;
     const syncStatus = new SyncStatusPublisher({ clock: this.deps.clock, onError, publish: (payload) => publisher.publishMessages([{ topic: `${prefix}/bridge/sync`, payload, retain: true }]) });

@@ -63,3 +63,28 @@ describe('MqttPublisher.republish', () => {
     for (const t of ['hygrocast/s0', 'hygrocast/s0/humidity', 'hygrocast/s0/temperature', `hygrocast/s${MAX_TRACKED_SENSORS}/humidity`]) expect(again).toContain(t);
   });
 });
+
+describe('MqttPublisher.publishForecastError', () => {
+  it('publishes the report retained on <prefix>/<sensor>/forecast_error, refuses a bad sensor id, and is silent once offline', async () => {
+    const published: { topic: string; payload: string; retain: boolean }[] = [];
+    const aedes: Pick<Aedes, 'publish'> = {
+      publish: (packet, done) => {
+        published.push({ topic: packet.topic, payload: String(packet.payload), retain: packet.retain });
+        done?.(undefined);
+      },
+    };
+    const publisher = new MqttPublisher(aedes, { prefix: 'home/rh' });
+    await publisher.online();
+    const report = { sensor: 'cellar', window_s: 86_400, updated_at: '2026-01-01T00:00:00.000Z', horizons: [{ horizon_s: 3600, mae: 1.07, n: 120, coverage: 0.775 }] };
+    await publisher.publishForecastError(report);
+    expect(published.at(-1)).toEqual({ topic: 'home/rh/cellar/forecast_error', payload: JSON.stringify(report), retain: true });
+    await expect(publisher.publishForecastError({ ...report, sensor: 'bad/id' })).rejects.toMatchObject({ code: 'INVALID_SENSOR_ID' });
+    published.length = 0;
+    await publisher.republish();
+    expect(published.map((m) => m.topic)).toContain('home/rh/cellar/forecast_error');
+    await publisher.offline();
+    published.length = 0;
+    await publisher.publishForecastError(report);
+    expect(published).toEqual([]);
+  });
+});

@@ -9,11 +9,13 @@ import {
   alertOfMessage,
   availabilityMessage,
   encodeLink,
+  forecastErrorMessage,
   forecastMessage,
   noForecastMessage,
   readingMessages,
   topicsFor,
   type AlertPayload,
+  type ForecastErrorPayload,
   type ForecastRefusal,
   type MqttMessage,
   type Topics,
@@ -130,9 +132,15 @@ export class MqttPublisher {
     await this.send(sensorId, [...messages, alertMessage(this.topics, sensorId, combined)]);
   }
 
+  /** The sensor's rolling forecast error on `<prefix>/<sensor>/forecast_error` (docs/mqtt.md). */
+  async publishForecastError(report: ForecastErrorPayload): Promise<void> {
+    if (!this.running) return;
+    await this.send(report.sensor, [forecastErrorMessage(this.topics, report)]);
+  }
+
   /**
-   * Publishes prepared messages even before online(): those of `sensorId` (its discovery configs,
-   * its forecast_error), or without it the gateway's own (`<prefix>/bridge/sync`).
+   * Publishes prepared messages even before online(): those of `sensorId` (its discovery configs),
+   * or without it the gateway's own (`<prefix>/bridge/sync`).
    */
   async publishMessages(messages: readonly MqttMessage[], sensorId?: string): Promise<void> {
     await this.send(sensorId ?? null, [...messages]);

@@ -63,6 +63,8 @@ export function topicsFor(prefix: string) {
     temperature: (id: string) => `${sensor(id)}/temperature`,
     forecast: (id: string) => `${sensor(id)}/forecast`,
     link: (id: string) => `${sensor(id)}/link`,
+    /** The rolling forecast error per horizon (gateway/forecast/forecast-log.ts ForecastErrorReport). */
+    forecastError: (id: string) => `${sensor(id)}/forecast_error`,
     /** All alerts of the sensor combined (on while any is on). */
     alert: (id: string) => `${sensor(id)}/alert`,
     /** One alert of the sensor (one rule, one direction). */
@@ -165,6 +167,19 @@ export function forecastMessage(topics: Topics, f: Forecast): MqttMessage {
 
 export function noForecastMessage(topics: Topics, r: ForecastRefusal, sinceMs: number): MqttMessage {
   return { topic: topics.forecast(r.sensorId), payload: encodeNoForecast(r, sinceMs), retain: true };
+}
+
+/**
+ * The rolling forecast error of a sensor, published as it is (gateway/forecast/forecast-log.ts
+ * ForecastErrorReport: window_s, horizons, updated_at; docs/mqtt.md).
+ */
+export interface ForecastErrorPayload {
+  sensor: string;
+}
+
+/** The sensor's rolling forecast error, retained on `<prefix>/<sensor>/forecast_error`. */
+export function forecastErrorMessage(topics: Topics, report: ForecastErrorPayload): MqttMessage {
+  return { topic: topics.forecastError(report.sensor), payload: JSON.stringify(report), retain: true };
 }
 
 /**
