@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,10 @@ describe('central config and CLI', () => {
     dirs.push(dir);
     const run = (...args: string[]): string =>
       execFileSync(process.execPath, ['--import', 'tsx', 'central/cli.ts', ...args], { cwd: repoRoot, env: { ...process.env, HYGROCAST_CENTRAL_DATA_DIR: dir }, encoding: 'utf8' });
+    // Before keygen: refused as bad configuration (exit 2), naming the missing key file.
+    const noKey = spawnSync(process.execPath, ['--import', 'tsx', 'central/cli.ts', 'publish', 'models/hygrocast-rh.onnx'], { cwd: repoRoot, env: { ...process.env, HYGROCAST_CENTRAL_DATA_DIR: dir }, encoding: 'utf8' });
+    expect(noKey.status).toBe(2);
+    expect(noKey.stderr).toContain(`no signing key at ${path.join(dir, 'signing-key.pem')}`);
     run('keygen');
     expect(run('publish', 'models/hygrocast-rh.onnx', '--promote')).toMatch(/: production/);
     const models = JSON.parse(run('models', '--json')) as Array<{ stage: string; manifest: ModelManifest }>;

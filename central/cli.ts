@@ -1,12 +1,14 @@
+import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { decodeModel, describeModel } from '../models/onnx-file.ts';
-import { modelsDir, retrainSettings, runsFile, signingKeyPath, storageFor } from './app.ts';
+import { modelsDir, readSigningKey, retrainSettings, runsFile, signingKeyPath, storageFor } from './app.ts';
 import { systemClock } from '../gateway/clock.ts';
 import { retrainAll } from './retrain.ts';
 import { loadCentralConfig, type CentralConfig } from './config.ts';
-import { generateSigningKeys, privateKeyFromPem } from './manifest.ts';
+import { CentralError } from './errors.ts';
+import { generateSigningKeys } from './manifest.ts';
 import { ModelRegistry } from './registry.ts';
 
 /**
@@ -40,7 +42,7 @@ program
     const bytes = fs.readFileSync(file);
     const { contract, problems } = describeModel(decodeModel(bytes, file));
     if (contract === null) throw new Error(`${file} breaks the model contract:\n  ${problems.join('\n  ')}`);
-    const key = privateKeyFromPem(fs.readFileSync(signingKeyPath(c), 'utf8'));
+    const key = signingKeyOf(c);
     const metrics = Object.fromEntries(Object.entries(contract.validationMae).map(([h, v]) => [`mae_${h}`, v]));
     const registry = new ModelRegistry(modelsDir(c));
     registry.addCandidate(bytes, contract, metrics, key, Date.now());
@@ -59,7 +61,7 @@ program
     const storage = storageFor(c);
     await storage.start();
     try {
-      const key = privateKeyFromPem(fs.readFileSync(signingKeyPath(c), 'utf8'));
+      const key = signingKeyOf(c);
       const runs = await retrainAll({ storage, registry: new ModelRegistry(modelsDir(c)), signingKey: key, clock: systemClock, runsFile: runsFile(c), ...retrainSettings(c), promotionMargin: margin });
       for (const r of runs) process.stdout.write(`${r.gatewayId}/${r.sensorId}: ${r.decision}${r.error ? ` (${r.error})` : ''} candidate=${r.candidate?.meanMae.toFixed(3) ?? '-'} production=${r.production?.meanMae.toFixed(3) ?? '-'}\n`);
       if (runs.length === 0) process.stdout.write('no synced data yet\n');
@@ -81,6 +83,14 @@ program
       process.stdout.write(`${m.version.padEnd(32)} ${m.stage.padEnd(10)} ${new Date(m.history.at(-1)?.atMs ?? 0).toISOString()} ${metrics}\n`);
     }
   });
+
+/** The signing key, or a CENTRAL_CONFIG_INVALID naming the file when there is none yet or it is not a key. */
+function signingKeyOf(c: CentralConfig): KeyObject {
+  const file = signingKeyPath(c);
+  const key = readSigningKey(file);
+  if (key === null) throw new CentralError('CENTRAL_CONFIG_INVALID', `no signing key at ${file}; create one with \`keygen\``);
+  return key;
+}
 
 try {
   await program.parseAsync();
