@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { CentralError } from './errors.ts';
 import { manifestFor, signManifest, type ModelManifest } from './manifest.ts';
+import { writeFileDurable } from '../gateway/durable-file.ts';
 
 export type ModelStage = 'candidate' | 'production' | 'archived';
 
@@ -51,7 +52,7 @@ export class ModelRegistry {
     const models = this.list();
     if (models.some((e) => e.version === contract.modelVersion)) throw new CentralError('CENTRAL_INVALID_ARGUMENT', `model version ${contract.modelVersion} is already in the registry`);
     const manifest = signManifest(manifestFor(bytes, contract, metrics, atMs), key);
-    writeAtomic(this.artifactPath(contract.modelVersion), bytes);
+    writeFileDurable(this.artifactPath(contract.modelVersion), bytes);
     const entry: RegistryEntry = { version: contract.modelVersion, stage: 'candidate', manifest, history: [{ stage: 'candidate', atMs }] };
     this.save([...models, entry].slice(-MAX_REGISTRY_ENTRIES));
     return entry;
@@ -83,23 +84,11 @@ export class ModelRegistry {
   }
 
   private save(models: RegistryEntry[]): void {
-    writeAtomic(this.file, Buffer.from(JSON.stringify({ models }, null, 1)));
+    writeFileDurable(this.file, Buffer.from(JSON.stringify({ models }, null, 1)));
   }
 }
 
 function setStage(e: RegistryEntry, stage: ModelStage, atMs: number): void {
   e.stage = stage;
   e.history.push({ stage, atMs });
-}
-
-function writeAtomic(file: string, bytes: Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }

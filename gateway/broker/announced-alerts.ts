@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileDurable } from '../durable-file.ts';
 import { BrokerError } from './errors.ts';
 import { MAX_TRACKED_SENSORS } from './publisher.ts';
 import { isAlertId } from './topics.ts';
@@ -36,7 +37,7 @@ export const ANNOUNCED_ALERTS_FILE = 'ha-alert-entities.json';
 
 /**
  * Kept in `<dataDir>/ha-alert-entities.json` (`{"<sensorId>": ["above-70", ...]}`), rewritten
- * atomically (temporary file, rename) on every change. Best effort: a file that cannot be read
+ * durably (gateway/durable-file.ts) on every change. Best effort: a file that cannot be read
  * is treated as empty (stale entities are then left for the user to delete in HA) and a failed
  * write is reported to `onError`; announcing never fails because of it.
  */
@@ -54,10 +55,8 @@ export class FileAnnouncedAlerts extends MemoryAnnouncedAlerts {
     super.set(sensorId, alertIds);
     if (before.length === alertIds.length && before.every((id, i) => id === alertIds[i])) return;
     try {
-      const tmp = `${this.file}.tmp`;
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      fs.writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.bySensor)));
-      fs.renameSync(tmp, this.file);
+      writeFileDurable(this.file, JSON.stringify(Object.fromEntries(this.bySensor)));
     } catch (err) {
       this.onError(err);
     }

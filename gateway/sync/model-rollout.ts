@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { ModelEvent, ModelManager } from '../forecast/model-manager.ts';
 import type { ModelUpdater, UpdateOutcome } from './model-updater.ts';
 import { SerialPasses } from './serial-passes.ts';
+import { writeFileDurable } from '../durable-file.ts';
 
 export interface ModelRolloutOptions {
   updater: Pick<ModelUpdater, 'check'>;
@@ -71,13 +72,11 @@ export function activeModelPath(modelsDir: string, fallback: string): string {
   return fallback;
 }
 
-/** Records the model now forecasting (after a promotion or a rollback); atomic rename. */
+/** Records the model now forecasting (after a promotion or a rollback); durable replace (gateway/durable-file.ts). */
 export function rememberActiveModel(modelsDir: string, version: string, file: string): void {
   fs.mkdirSync(modelsDir, { recursive: true });
   const target = path.join(modelsDir, ACTIVE_FILE);
-  const tmp = `${target}.tmp-${process.pid}`;
   // Only a model inside modelsDir is recorded; the shipped model is the fallback anyway.
   const inside = path.dirname(path.resolve(file)) === path.resolve(modelsDir);
-  fs.writeFileSync(tmp, JSON.stringify(inside ? { version, file: path.basename(file) } : { version, file: null }));
-  fs.renameSync(tmp, target);
+  writeFileDurable(target, JSON.stringify(inside ? { version, file: path.basename(file) } : { version, file: null }));
 }

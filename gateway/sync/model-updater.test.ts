@@ -22,13 +22,17 @@ function model(version: string): { bytes: Uint8Array; contract: ReturnType<typeo
 describe('ModelUpdater', () => {
   const cleanups = cleanupAfterEach();
 
-  it('pulls a changed model, verifies it, keeps the previous one, refuses a corrupted one and reports each outcome', async () => {
+  /** A central server with gateway "gw" registered, and the gateway's models folder (not created yet). */
+  async function setup(): Promise<{ dir: string; central: CentralApp; token: string; gatewayModels: string }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-updater-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const central: CentralApp = await startCentral(testCentralConfig(0, path.join(dir, 'central')));
+    const central = await startCentral(testCentralConfig(0, path.join(dir, 'central')));
     cleanups.push(() => central.stop());
-    const token = await registerGateway(central.port, 'gw');
-    const gatewayModels = path.join(dir, 'gateway-models');
+    return { dir, central, token: await registerGateway(central.port, 'gw'), gatewayModels: path.join(dir, 'gateway-models') };
+  }
+
+  it('pulls a changed model, verifies it, keeps the previous one, refuses a corrupted one and reports each outcome', async () => {
+    const { dir, central, token, gatewayModels } = await setup();
     const updater = new ModelUpdater({ url: `http://127.0.0.1:${central.port}`, token, pinnedPublicKeyPem: keys.publicKeyPem, modelsDir: gatewayModels });
 
     expect(await updater.check()).toEqual({ kind: 'none' });
@@ -54,5 +58,33 @@ describe('ModelUpdater', () => {
       ['v2', 'rejected_model_corrupt'],
       ['v1', 'verified'],
     ]);
+  });
+
+  it('downloads again a model torn on disk (a power cut), instead of keeping it as unchanged', async () => {
+    const { central, token, gatewayModels } = await setup();
+    const options = { url: `http://127.0.0.1:${central.port}`, token, pinnedPublicKeyPem: keys.publicKeyPem, modelsDir: gatewayModels };
+    const v1 = model('v1');
+    central.registry.addCandidate(v1.bytes, v1.contract, {}, key, 1);
+    central.registry.promote('v1', 2);
+    expect(await new ModelUpdater(options).check()).toMatchObject({ kind: 'verified', version: 'v1' });
+
+    // The file kept its name but lost its tail; the restarted gateway asks again (no ETag yet).
+    const onDisk = path.join(gatewayModels, 'v1.onnx');
+    fs.truncateSync(onDisk, 100);
+    const restarted = new ModelUpdater(options);
+    expect(await restarted.check()).toMatchObject({ kind: 'verified', version: 'v1' });
+    expect(Buffer.compare(fs.readFileSync(onDisk), Buffer.from(v1.bytes))).toBe(0);
+    expect(await restarted.check()).toEqual({ kind: 'unchanged' });
+  });
+
+  it('rejects with the uplink\'s SyncError codes: an error answer, and no server at all', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-updater-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const central: CentralApp = await startCentral(testCentralConfig(0, path.join(dir, 'central')));
+    const url = `http://127.0.0.1:${central.port}`;
+    const options = { url, token: 'not-a-token', pinnedPublicKeyPem: keys.publicKeyPem, modelsDir: path.join(dir, 'gateway-models') };
+    await expect(new ModelUpdater(options).check()).rejects.toMatchObject({ name: 'SyncError', code: 'SYNC_REJECTED', message: expect.stringContaining('401') });
+    await central.stop();
+    await expect(new ModelUpdater(options).check()).rejects.toMatchObject({ name: 'SyncError', code: 'SYNC_UNREACHABLE', message: expect.stringContaining('ECONNREFUSED') });
   });
 });

@@ -4,6 +4,10 @@ import type { ModelManifest } from '../../central/manifest.ts';
 import { publicKeyFromPem } from '../../central/manifest.ts';
 import type { ModelContract } from '../../models/contract.ts';
 import { MAX_MODEL_BYTES } from '../../models/onnx-file.ts';
+import { sha256Hex } from '../../central/manifest.ts';
+import { writeFileDurable } from '../durable-file.ts';
+import { syncErrorOf } from './http-failure.ts';
+import { SyncError } from './sync-types.ts';
 import { ModelVerifyError, verifyModel } from './model-verify.ts';
 import { postReport } from './report-client.ts';
 
@@ -30,8 +34,12 @@ export type UpdateOutcome =
  * verifies it (gateway/sync/model-verify.ts) and keeps it on disk next to the previous ones, and
  * reports the outcome to POST /v1/reports. It never touches the model in use: deciding to run
  * the new model (shadow, promote, roll back) is the caller's step after 'verified'.
- * check() rejects on transport errors (fetch errors, unexpected HTTP status) and on a manifest whose
- * version is not a safe file name; every verification failure is an outcome, not a rejection.
+ * check() rejects with a SyncError on transport errors (no answer, timeout, unexpected HTTP status:
+ * gateway/sync/http-failure.ts, the same codes as the uplink's), and with a ModelVerifyError on a
+ * manifest whose version is not a safe file name; every verification failure is an outcome, not a
+ * rejection. Models are written durably (fsync, rename, fsync of the folder), and a model already
+ * on disk counts only when its bytes still match the manifest's sha256: a file torn by a power
+ * cut is downloaded again instead of being kept as "unchanged" for good.
  */
 export class ModelUpdater {
   private etag: string | null = null;
@@ -48,24 +56,24 @@ export class ModelUpdater {
     const res = await this.get('/v1/models/manifest', this.etag);
     if (res.status === 304) return { kind: 'unchanged' };
     if (res.status === 404) return { kind: 'none' };
-    if (res.status !== 200) throw new Error(`manifest request answered ${res.status}`);
-    const manifest = (await res.json()) as ModelManifest;
+    if (res.status !== 200) throw await this.failure(res, 'the manifest request');
+    const manifest = (await this.read(res, 'the manifest', (r) => r.json())) as ModelManifest;
     const etag = res.headers.get('etag');
     const file = path.join(this.o.modelsDir, `${safeName(manifest.version)}.onnx`);
-    if (fs.existsSync(file)) {
+    if (onDiskIntact(file, manifest.sha256)) {
       this.etag = etag;
       return { kind: 'unchanged' };
     }
     const art = await this.get(`/v1/models/${encodeURIComponent(manifest.version)}/artifact`, null);
-    if (art.status !== 200) throw new Error(`artifact request answered ${art.status}`);
+    if (art.status !== 200) throw await this.failure(art, 'the artifact request');
     const declared = Number(art.headers.get('content-length') ?? 0);
-    if (declared > MAX_MODEL_BYTES) throw new Error(`artifact of ${declared} bytes exceeds ${MAX_MODEL_BYTES}`);
-    const bytes = new Uint8Array(await art.arrayBuffer());
+    if (declared > MAX_MODEL_BYTES) throw new SyncError('SYNC_REJECTED', `artifact of ${declared} bytes exceeds ${MAX_MODEL_BYTES}`);
+    const bytes = new Uint8Array(await this.read(art, 'the artifact', (r) => r.arrayBuffer()));
     let outcome: UpdateOutcome;
     try {
       const contract = await verifyModel(manifest, bytes, this.key);
-      writeAtomic(`${file.slice(0, -5)}.manifest.json`, Buffer.from(JSON.stringify(manifest)));
-      writeAtomic(file, bytes);
+      writeFileDurable(`${file.slice(0, -5)}.manifest.json`, JSON.stringify(manifest));
+      writeFileDurable(file, bytes);
       outcome = { kind: 'verified', version: manifest.version, file, contract };
     } catch (err) {
       if (!(err instanceof ModelVerifyError)) throw err;
@@ -91,21 +99,49 @@ export class ModelUpdater {
     await postReport({ url: this.o.url, token: this.o.token, timeoutMs: this.timeoutMs }, body).catch(() => undefined);
   }
 
-  private get(pathName: string, etag: string | null): Promise<Response> {
-    return fetch(new URL(pathName, this.o.url), {
-      headers: { authorization: `Bearer ${this.o.token}`, ...(etag ? { 'if-none-match': etag } : {}) },
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+  private async get(pathName: string, etag: string | null): Promise<Response> {
+    try {
+      return await fetch(new URL(pathName, this.o.url), {
+        headers: { authorization: `Bearer ${this.o.token}`, ...(etag ? { 'if-none-match': etag } : {}) },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw syncErrorOf({ error }, this.request(`the request for ${pathName}`));
+    }
   }
+
+  /** The body, read under the request's timeout: a connection dropped mid-body is a SyncError too. */
+  private async read<T>(res: Response, what: string, body: (r: Response) => Promise<T>): Promise<T> {
+    try {
+      return await body(res);
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new SyncError('SYNC_SERVER_ERROR', `${what} from ${this.request(what).origin} is not JSON: ${error.message}`);
+      throw syncErrorOf({ error }, this.request(`reading ${what}`));
+    }
+  }
+
+  private async failure(res: Response, what: string): Promise<Error> {
+    const answer = await res.text().catch(() => '');
+    return syncErrorOf({ status: res.status, answer }, this.request(what));
+  }
+
+  private request(what: string): { origin: string; what: string; timeoutMs: number } {
+    return { origin: new URL(this.o.url).origin, what, timeoutMs: this.timeoutMs };
+  }
+}
+
+/** Whether `file` exists and holds exactly the bytes the manifest signed. */
+function onDiskIntact(file: string, sha256: string): boolean {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return false;
+  }
+  return sha256Hex(bytes) === sha256;
 }
 
 function safeName(version: string): string {
   if (typeof version !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new ModelVerifyError('MODEL_CONTRACT_INCOMPATIBLE', `model version ${JSON.stringify(version)} is not a safe file name`);
   return version;
-}
-
-function writeAtomic(file: string, bytes: Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
 }
