@@ -1,4 +1,5 @@
-import type { Clock, TimerHandle } from '../gateway/clock.ts';
+import type { Clock } from '../gateway/clock.ts';
+import { skippingPasses } from './skipping-passes.ts';
 import type { CentralStorage } from './storage/storage.ts';
 
 export const DAY_MS = 86_400_000;
@@ -24,26 +25,12 @@ export function scheduleAccuracyRetention(
   onPruned: (deleted: number) => void,
   onError: (err: unknown) => void,
 ): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const pass = (): void => {
-    if (running !== null || stopped) return;
-    running = storage
+  const passes = skippingPasses(clock, ACCURACY_PRUNE_INTERVAL_MS, () =>
+    storage
       .pruneAccuracyReports(clock.now() - retentionDays * DAY_MS)
       .then(onPruned)
-      .catch(onError)
-      .finally(() => {
-        running = null;
-      });
-  };
-  pass();
-  const timer: TimerHandle = clock.setInterval(pass, ACCURACY_PRUNE_INTERVAL_MS);
-  timer.unref?.();
-  return {
-    async stop() {
-      stopped = true;
-      clock.clearInterval(timer);
-      await running;
-    },
-  };
+      .catch(onError),
+  );
+  passes.runNow();
+  return { stop: () => passes.stop() };
 }

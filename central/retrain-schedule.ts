@@ -1,4 +1,5 @@
-import type { Clock, TimerHandle } from '../gateway/clock.ts';
+import type { Clock } from '../gateway/clock.ts';
+import { skippingPasses } from './skipping-passes.ts';
 import { retrainAll, type RetrainOptions, type RunRecord } from './retrain.ts';
 
 /**
@@ -14,22 +15,13 @@ export function scheduleRetraining(
   onRuns: (runs: RunRecord[]) => void,
   onError: (err: unknown) => void,
 ): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
   const abort = new AbortController();
-  const timer: TimerHandle = clock.setInterval(() => {
-    if (running !== null || abort.signal.aborted) return;
-    running = retrainAll({ ...options, signal: abort.signal })
-      .then(onRuns, onError)
-      .finally(() => {
-        running = null;
-      });
-  }, intervalMs);
-  timer.unref?.();
+  const passes = skippingPasses(clock, intervalMs, () => retrainAll({ ...options, signal: abort.signal }).then(onRuns, onError));
   return {
     async stop() {
-      clock.clearInterval(timer);
+      const done = passes.stop();
       abort.abort();
-      await running;
+      await done;
     },
   };
 }
