@@ -47,6 +47,13 @@ export interface Forecast {
   baseRh?: number;
   /** Model version string from the model's metadata. */
   modelVersion: string;
+  /**
+   * Central level of the points' interval (the model's interval_level, e.g. 0.8), carried with
+   * the forecast so that band calibration and alerts use the level of the model that made it even
+   * when a promotion or rollback swaps the model meanwhile. Absent when the forecaster does not
+   * report it (test doubles); the current model's ModelInfo.intervalLevel is used then.
+   */
+  intervalLevel?: number;
   /** One point per horizon, in increasing order. */
   points: ForecastPoint[];
   /** True when the history was shorter than the model window and was padded (see docs/model-contract.md). */

@@ -152,7 +152,7 @@ describe('a running gateway seen by an operator', () => {
     expect(withForecast?.series).toEqual(expect.arrayContaining(['interval low', 'interval high']));
     expect(withForecast?.bands).toEqual([[4, 3]]);
     expect(withForecast?.bandValues).toBeGreaterThan(1);
-    await expect(page.locator('[data-sensor="sim-1"] .forecast-note').textContent()).resolves.toMatch(/^Forecast /);
+    await expect(page.locator('[data-sensor="sim-1"] .forecast-note').textContent()).resolves.toMatch(/^Forecast .* Band: 80% prediction interval\.$/);
 
     // The footer's operator figures from /api/status: broker clients and the store.
     await page.waitForFunction(() => /^MQTT clients \d+ · store [\d,]+ readings, .* · evicted \d+ thinned, \d+ dropped/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 15_000 });

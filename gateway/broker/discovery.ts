@@ -92,7 +92,7 @@ export function discoveryMessages(options: DiscoveryOptions, sensorId: string, a
         state_topic: topics.forecast(sensorId),
         value_template: `{% set p = value_json.points | selectattr('horizon_s', 'eq', ${h}) | list %}{{ p[0].humidity if p else None }}`,
         json_attributes_topic: topics.forecast(sensorId),
-        json_attributes_template: `{{ {'model_version': value_json.model_version, 'base_time': value_json.base_time, 'warming_up': value_json.warming_up} | tojson }}`,
+        json_attributes_template: `{{ {'model_version': value_json.model_version, 'interval_level': value_json.interval_level, 'base_time': value_json.base_time, 'warming_up': value_json.warming_up} | tojson }}`,
         device_class: 'humidity',
         state_class: 'measurement',
         unit_of_measurement: '%',

@@ -85,6 +85,7 @@ describe('payloads', () => {
       issuedAtMs: Date.UTC(2026, 0, 1, 12),
       baseTimeMs: Date.UTC(2026, 0, 1, 11, 50),
       modelVersion: 'ridge-2026.01',
+      intervalLevel: 0.8,
       points: [
         { horizonS: 3600, rh: 51.234, lower: 49.001, upper: 53.5 },
         { horizonS: 21_600, rh: 55, lower: 48.75, upper: 61.255 },
@@ -94,6 +95,7 @@ describe('payloads', () => {
     expect(JSON.parse(encodeForecast(f))).toEqual({
       available: true,
       model_version: 'ridge-2026.01',
+      interval_level: 0.8,
       issued: '2026-01-01T12:00:00.000Z',
       base_time: '2026-01-01T11:50:00.000Z',
       warming_up: true,
@@ -127,6 +129,7 @@ describe('payloads', () => {
       detail: 'every reading is flagged',
       since: '2026-01-01T12:00:00.000Z',
       model_version: null,
+      interval_level: null,
       issued: null,
       base_time: null,
       warming_up: null,

@@ -109,6 +109,7 @@ export function encodeForecast(f: Forecast): string {
   return JSON.stringify({
     available: true,
     model_version: f.modelVersion,
+    interval_level: f.intervalLevel ?? null,
     issued: iso(f.issuedAtMs),
     base_time: iso(f.baseTimeMs),
     warming_up: f.warmingUp,
@@ -137,6 +138,7 @@ export function encodeNoForecast(r: ForecastRefusal, sinceMs: number): string {
     detail: r.detail,
     since: iso(sinceMs),
     model_version: null,
+    interval_level: null,
     issued: null,
     base_time: null,
     warming_up: null,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SensorAlertPayload } from '../forecast/alerts.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
-import { alertText, errorText, modelText, syncText } from './public/lib/operator.js';
+import { alertText, errorText, forecastText, modelText, syncText } from './public/lib/operator.js';
 import { statusText } from './public/lib/status.js';
 
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
@@ -10,6 +10,17 @@ const alert: SensorAlertPayload = {
   sensor: 'a', id: 'above-70', active: ['above-70'], state: 'on', threshold: 70, direction: 'above', expected_at: '2026-01-01T14:30:00.000Z', horizon_s: 7200,
   probability_min: 0.1, hysteresis_rh: 2, model_version: 'm1', forecast_base: '2026-01-01T12:00:00.000Z', since: '2026-01-01T12:00:01.000Z',
 };
+
+describe('forecastText', () => {
+  const f = { sensorId: 'a', issuedAtMs: Date.UTC(2026, 0, 1, 12, 1), baseTimeMs: Date.UTC(2026, 0, 1, 12), modelVersion: 'm1', warmingUp: false, points: [{ horizonS: 600, rh: 50, lower: 48, upper: 52 }, { horizonS: 21_600, rh: 55, lower: 49, upper: 61 }] };
+  it("states the band's level when the forecast carries it", () => {
+    expect(forecastText({ ...f, intervalLevel: 0.8 }, hhmm)).toBe('Forecast 6 h ahead, model m1, issued 12:01. Band: 80% prediction interval.');
+    expect(forecastText({ ...f, intervalLevel: 0.95, warmingUp: true }, hhmm)).toBe('Forecast 6 h ahead, model m1, issued 12:01 (warming up: short history). Band: 95% prediction interval.');
+  });
+  it('leaves the level out when the forecast does not state it', () => {
+    expect(forecastText({ ...f, points: f.points.slice(0, 1) }, hhmm)).toBe('Forecast 0.2 h ahead, model m1, issued 12:01. Band: prediction interval.');
+  });
+});
 
 describe('alertText', () => {
   it('names the threshold and the expected time', () => {

@@ -140,6 +140,11 @@ describe('AlertEvaluator', () => {
     expect(changed(ev, forecast([69, 75, 75, 75, 75, 75]))[0]?.probability_min).toBe(0.05);
   });
 
+  it("states the level of the forecast's own model, not the level of a model swapped in since", () => {
+    const ev = new AlertEvaluator({ rules: [{ sensor: '*', above: 70, hysteresisRh: 2 }], clock: new ManualClock(BASE), intervalLevel: () => 0.9 });
+    expect(changed(ev, { ...forecast([75, 75, 75, 75, 75, 75]), intervalLevel: 0.8 })[0]?.probability_min).toBe(0.1);
+  });
+
   it('republishes every raised alert, on or off, once the model changes with the state unchanged, then goes quiet', () => {
     const clock = new ManualClock(BASE);
     let level = 0.8;

@@ -98,8 +98,9 @@ export interface AlertEvaluatorOptions {
   rules: AlertRule[];
   clock: Clock;
   /**
-   * Central interval level of the model forecasting now (ModelInfo.intervalLevel, e.g. 0.8).
-   * Read at every evaluation, so a model promoted at runtime is followed at once.
+   * Central interval level of the model forecasting now (ModelInfo.intervalLevel, e.g. 0.8),
+   * for a forecast that does not carry its own (Forecast.intervalLevel). Read at every
+   * evaluation, so a model promoted at runtime is followed at once.
    */
   intervalLevel: () => number;
 }
@@ -201,7 +202,7 @@ export class AlertEvaluator {
       direction: def.direction,
       expected_at: expectedAt,
       horizon_s: horizonS,
-      probability_min: round4((1 - this.opts.intervalLevel()) / 2),
+      probability_min: round4((1 - (f.intervalLevel ?? this.opts.intervalLevel())) / 2),
       hysteresis_rh: def.hysteresisRh,
       model_version: f.modelVersion,
       forecast_base: new Date(f.baseTimeMs).toISOString(),

@@ -69,6 +69,7 @@ describe('OnnxForecaster', () => {
     expect(result.issuedAtMs).toBe(now);
     expect(result.warmingUp).toBe(false);
     expect(result.modelVersion).toBe('test-1');
+    expect(result.intervalLevel).toBe(0.8);
     expect(result.points.map((p) => p.horizonS)).toEqual([600, 1200, 1800]);
     result.points.forEach((p, k) => {
       expect(p.rh).toBeCloseTo(ref.forecast[k] ?? NaN, 4);

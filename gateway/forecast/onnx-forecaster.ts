@@ -100,6 +100,7 @@ export class OnnxForecaster implements Forecaster {
       baseTimeMs: lastStepStartMs + this.stepMs,
       baseRh: window.values[window.values.length - 1],
       modelVersion: this.contract.modelVersion,
+      intervalLevel: this.contract.intervalLevel,
       points,
       warmingUp: partial || window.padded > 0,
     };

@@ -100,4 +100,16 @@ describe('ForecastScheduler', () => {
     expect(s.forecasts[0]?.points).toEqual([{ horizonS: 600, rh: 50, lower: 48, upper: 52 }]);
     expect(s.scheduler.latestForecast('cellar')?.points).toEqual([{ horizonS: 600, rh: 50, lower: 48, upper: 52 }]);
   });
+
+  it("calibrates at the forecast's own interval level when the model was swapped while it ran", async () => {
+    const levels: number[] = [];
+    const s = setup({ value: true }, (f, level) => (levels.push(level), f));
+    // The holder already points at a 0.9 model; the forecast came from the 0.8 one it replaced.
+    const made = s.forecaster.forecast.bind(s.forecaster);
+    s.forecaster.forecast = async (id, history, now) => ({ ...(await made(id, history, now)), intervalLevel: 0.8 });
+    Object.assign(s.forecaster.info, { intervalLevel: 0.9 });
+    for (let i = 0; i < 5; i++) s.store.append(reading(i));
+    await s.scheduler.cycle();
+    expect(levels).toEqual([0.8]);
+  });
 });

@@ -109,7 +109,7 @@ export class ForecastScheduler {
     const newest = this.opts.store.recent(sensorId, range.fromMs, 1);
     const made = refusal(sensorId, newest, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, this.history(sensorId, { ...range, stepMs }), now));
     if ('points' in made) {
-      const result = this.opts.calibrate?.(made, this.opts.forecaster.info.intervalLevel) ?? made;
+      const result = this.opts.calibrate?.(made, made.intervalLevel ?? this.opts.forecaster.info.intervalLevel) ?? made;
       // Done for this step. A refusal is retried at the next check instead: the reason
       // (no history yet, a gap) may clear long before the next step completes.
       this.lastBaseStep.set(sensorId, currentStep);

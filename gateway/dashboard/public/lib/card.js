@@ -1,5 +1,5 @@
 // One sensor card: current values, trend, flags, link state and the uPlot chart.
-import { alertText, errorText } from './operator.js';
+import { alertText, errorText, forecastText } from './operator.js';
 import { chartData } from './series.js';
 import { trend, TREND_WINDOW_MS } from './trend.js';
 
@@ -158,8 +158,7 @@ export class SensorCard {
     if (sensor.noForecast) {
       note.textContent = `No forecast: ${sensor.noForecast.reason.replaceAll('_', ' ')} (${sensor.noForecast.detail})`;
     } else if (f && f.points.length > 0) {
-      const hours = Math.max(...f.points.map((p) => p.horizonS)) / 3600;
-      note.textContent = `Forecast ${hours.toFixed(hours < 1 ? 1 : 0)} h ahead, model ${f.modelVersion}, issued ${timeOf(f.issuedAtMs)}${f.warmingUp ? ' (warming up: short history)' : ''}. Band: prediction interval.`;
+      note.textContent = forecastText(f, timeOf);
     } else {
       note.textContent = 'No forecast yet.';
     }

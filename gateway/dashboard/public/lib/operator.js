@@ -25,6 +25,17 @@ function leadText(alert, fmtTime) {
   return `${threshold} possible${h}`;
 }
 
+/**
+ * The note under a sensor's chart for its forecast: how far ahead, which model, when, and what
+ * the band is ("80% prediction interval" when the forecast states its level; Forecast.intervalLevel).
+ */
+export function forecastText(f, fmtTime = defaultTime) {
+  const hours = Math.max(...f.points.map((p) => p.horizonS)) / 3600;
+  const warming = f.warmingUp ? ' (warming up: short history)' : '';
+  const level = typeof f.intervalLevel === 'number' ? `${Math.round(f.intervalLevel * 1000) / 10}% ` : '';
+  return `Forecast ${hours.toFixed(hours < 1 ? 1 : 0)} h ahead, model ${f.modelVersion}, issued ${fmtTime(f.issuedAtMs)}${warming}. Band: ${level}prediction interval.`;
+}
+
 function formatHorizon(s) {
   return s % 3600 === 0 ? `${s / 3600} h` : `${Math.round(s / 60)} min`;
 }
