@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../gateway/clock.ts';
-import { buildCentralServer } from './server.ts';
+import { buildCentralServer, MAX_REPORT_AHEAD_MS } from './server.ts';
 import { centralReading } from './storage/storage.contract.ts';
 import { SqliteCentralStorage } from './storage/sqlite-storage.ts';
 
@@ -111,6 +111,7 @@ describe('central HTTP API', () => {
         { horizonS: 3600, mae: mae * 2, n: 140 },
       ],
     });
+    const SERVER_NOW = new ManualClock().now();
     const report = (token: string, payload: unknown) => app.inject({ method: 'POST', url: '/v1/reports', headers: { authorization: `Bearer ${token}` }, payload: payload as Record<string, unknown> });
     const list = (query: string, token = ADMIN) => app.inject({ method: 'GET', url: `/v1/accuracy${query}`, headers: { authorization: `Bearer ${token}` } });
 
@@ -137,6 +138,13 @@ describe('central HTTP API', () => {
       expect((await list('', t1)).statusCode).toBe(401);
     });
 
+    it("keeps a report up to a day ahead of the server's clock at the gateway's time, and one without atMs at the server's", async () => {
+      const token = await register('gw1');
+      expect((await report(token, { kind: 'accuracy', modelVersion: 'v1', outcome: 'live', accuracy: accuracy('s1', 0.2), atMs: SERVER_NOW + MAX_REPORT_AHEAD_MS })).statusCode).toBe(201);
+      expect((await report(token, { kind: 'rollout', modelVersion: 'v1', outcome: 'promoted' })).statusCode).toBe(201);
+      expect((await storage.reports('gw1', 10)).map((r) => [r.kind, r.atMs])).toEqual([['rollout', SERVER_NOW], ['accuracy', SERVER_NOW + MAX_REPORT_AHEAD_MS]]);
+    });
+
     it('refuses malformed accuracy reports and queries with a 400 naming what was wrong, and stores nothing', async () => {
       const token = await register('gw1');
       const refused = async (payload: unknown, pattern: RegExp): Promise<void> => {
@@ -155,7 +163,11 @@ describe('central HTTP API', () => {
       await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), horizons: [{ horizonS: 600, mae: 1, n: 3 }, { horizonS: 600, mae: 1, n: 3 }] } }, /horizonS 600 twice/);
       await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), sensorId: 'no spaces' } }, /accuracy\/sensorId/);
       await refused({ ...base, accuracy: { ...accuracy('s1', 0.2), extra: 1 } }, /additional properties: "extra"/);
+      // The server's ManualClock stands at 2026-01-01: a day ahead is a drifting clock, more is a wrong one.
+      await refused({ ...base, accuracy: accuracy('s1', 0.2), atMs: SERVER_NOW + MAX_REPORT_AHEAD_MS + 1 }, /body\/atMs 2026-01-02T00:00:00.001Z is more than 24 h ahead of the server's clock \(2026-01-01T00:00:00.000Z\)/);
+      await refused({ kind: 'rollout', modelVersion: 'v1', outcome: 'promoted', atMs: Date.UTC(2099, 0, 1) }, /body\/atMs 2099-01-01T00:00:00.000Z/);
       expect(await storage.accuracyReports({}, 10)).toEqual([]);
+      expect(await storage.reports('gw1', 10)).toEqual([]);
 
       for (const [query, pattern] of [
         ['?gatway=gw1', /querystring must NOT have additional properties: "gatway"/],

@@ -101,6 +101,22 @@ function checkAccuracyPresence(body: Pick<ModelReport, 'kind' | 'accuracy'>): vo
   }
 }
 
+/**
+ * How far ahead of the server's clock a report's atMs may be, ms: a day covers gateways in any time
+ * zone whose clocks drift. A report from further ahead comes from a wrong gateway clock; stored,
+ * it would lead GET /v1/accuracy (newest first) and outlive the retention by that much.
+ */
+export const MAX_REPORT_AHEAD_MS = 86_400_000;
+
+/** The report's time: the gateway's atMs, or the server's clock when absent; 400 when implausibly far ahead. */
+function reportTime(atMs: number | undefined, nowMs: number): number {
+  if (atMs === undefined) return nowMs;
+  if (atMs > nowMs + MAX_REPORT_AHEAD_MS) {
+    throw httpError(400, 'CENTRAL_INVALID_REQUEST', `body/atMs ${new Date(atMs).toISOString()} is more than ${MAX_REPORT_AHEAD_MS / 3_600_000} h ahead of the server's clock (${new Date(nowMs).toISOString()}); the gateway's clock is wrong`);
+  }
+  return atMs;
+}
+
 /** One row of GET /v1/accuracy. */
 function accuracyView(r: StoredReport): Record<string, unknown> {
   return { id: r.id, gatewayId: r.gatewayId, sensorId: r.accuracy?.sensorId ?? null, modelVersion: r.modelVersion, atMs: r.atMs, windowS: r.accuracy?.windowS ?? null, horizons: r.accuracy?.horizons ?? [] };
@@ -185,7 +201,7 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
     async (req, reply) => {
       const gatewayId = await gatewayOf(req);
       checkAccuracyPresence(req.body);
-      const id = await storage.addReport(gatewayId, { ...req.body, atMs: req.body.atMs ?? clock.now() });
+      const id = await storage.addReport(gatewayId, { ...req.body, atMs: reportTime(req.body.atMs, clock.now()) });
       return reply.code(201).send({ id });
     },
   );
