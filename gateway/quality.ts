@@ -1,10 +1,14 @@
+import { RH_MAX, RH_MIN, TEMP_MAX_C, TEMP_MIN_C } from '../firmware-bridge/messages.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import type { QualityFlag, Reading } from './types.ts';
 
-/** Physical ranges (same as the wire protocol's, so a serial reading never gets this flag). */
-export const RH_RANGE = { min: 0, max: 100 } as const;
-export const TEMP_RANGE_C = { min: -40, max: 125 } as const;
+/**
+ * Physical ranges: the wire protocol's (firmware-bridge/messages.ts), so a serial reading never
+ * gets this flag; readings from MQTT sensors and the simulator can.
+ */
+const RH_RANGE = { min: RH_MIN, max: RH_MAX } as const;
+const TEMP_RANGE_C = { min: TEMP_MIN_C, max: TEMP_MAX_C } as const;
 
 export interface QualityOptions {
   /**

@@ -1,3 +1,5 @@
+import { RH_MAX, RH_MIN } from '../firmware-bridge/messages.ts';
+
 /**
  * Online calibration of a forecast's central interval, one scale per half-band (adaptive
  * conformal inference: Gibbs & Candès, "Adaptive conformal inference under distribution shift",
@@ -98,7 +100,7 @@ export class BandCalibrator {
       const s = this.stateFor(stream, p.horizonS, level);
       const lower = p.rh - Math.exp(s.logLower) * Math.max(0, p.rh - p.lower);
       const upper = p.rh + Math.exp(s.logUpper) * Math.max(0, p.upper - p.rh);
-      return { ...p, lower: Math.max(0, lower), upper: Math.min(100, upper) };
+      return { ...p, lower: Math.max(RH_MIN, lower), upper: Math.min(RH_MAX, upper) };
     });
   }
 

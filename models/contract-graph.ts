@@ -1,4 +1,5 @@
 import type onnxproto from 'onnx-proto';
+import { RH_MAX, RH_MIN } from '../firmware-bridge/messages.ts';
 import { contractToMetadata, INPUT_RH, INPUT_TIME, OUTPUT_FORECAST, OUTPUT_LOWER, OUTPUT_UPPER } from './contract.ts';
 import type { ModelContract } from './contract.ts';
 import { floatTensor, floatValueInfo, node } from './onnx-file.ts';
@@ -19,7 +20,7 @@ export function contractGraph(contract: ModelContract): {
   const W = contract.windowSteps;
   const H = contract.horizonsS.length;
   return {
-    clipInitializers: [floatTensor('clip_min', [], [0]), floatTensor('clip_max', [], [100])],
+    clipInitializers: [floatTensor('clip_min', [], [RH_MIN]), floatTensor('clip_max', [], [RH_MAX])],
     clipNodes: [
       node('Clip', ['y', 'clip_min', 'clip_max'], [OUTPUT_FORECAST]),
       node('Clip', ['y_lo', 'clip_min', 'clip_max'], [OUTPUT_LOWER]),

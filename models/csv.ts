@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import type { Options } from 'csv-parse/sync';
+import { RH_MAX, RH_MIN } from '../firmware-bridge/messages.ts';
 import { ModelError } from './errors.ts';
 import { FAULTY_FLAGS } from './resample.ts';
 import { NaiveClock } from './time-zone.ts';
@@ -24,10 +25,6 @@ import { NaiveClock } from './time-zone.ts';
 
 /** Larger training files are refused; the shipped model's file is 2.3 MB. */
 export const MAX_CSV_BYTES = 512 * 1024 * 1024;
-
-/** Physically possible relative humidity, %RH. */
-const RH_MIN = 0;
-const RH_MAX = 100;
 
 export interface CsvRejections {
   /** Values outside 0..100 %RH. */

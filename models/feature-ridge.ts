@@ -2,6 +2,7 @@ import { computeFeatures, featureLayout, volatilityIndex } from './feature-set.t
 import { predictGbm } from './gbm.ts';
 import { predictMlp } from './mlp.ts';
 import type { GbmModel } from './gbm.ts';
+import { clipRh } from './reference.ts';
 import type { ReferenceOutput } from './reference.ts';
 
 /**
@@ -85,9 +86,9 @@ export function featureReferenceForward(w: FeatureRidgeWeights, rh: ArrayLike<nu
     });
     if (nn && w.neural) delta += (w.neural.mix[h] ?? 0) * ((nn[h] ?? 0) - delta);
     const y = last + delta;
-    forecast.push(clip(y));
-    lower.push(clip(y + s * (w.qLo[h] ?? 0)));
-    upper.push(clip(y + s * (w.qHi[h] ?? 0)));
+    forecast.push(clipRh(y));
+    lower.push(clipRh(y + s * (w.qLo[h] ?? 0)));
+    upper.push(clipRh(y + s * (w.qHi[h] ?? 0)));
   }
   if (!w.boost) return { forecast, lower, upper };
   return { forecast, lower, upper, splitMargin: Math.min(Infinity, ...trees.map((t) => t.margin)) };
@@ -127,8 +128,4 @@ export function interpolationMatrix(horizonsS: number[], boosted: number[]): Flo
     if (right > 0) m[(right - 1) * H + k] = 1 - u;
   });
   return m;
-}
-
-function clip(v: number): number {
-  return Math.min(100, Math.max(0, v));
 }

@@ -1,3 +1,5 @@
+import { RH_MAX, RH_MIN } from '../firmware-bridge/messages.ts';
+
 /**
  * The ridge model's forward pass in plain TypeScript: the documented reference the ONNX graph
  * (ridge-onnx.ts) must reproduce. For one window:
@@ -43,13 +45,14 @@ export function referenceForward(w: RidgeWeights, rh: ArrayLike<number>, time: r
   for (let h = 0; h < H; h++) {
     let y = last + (w.b[h] ?? 0) + time[0] * (w.wT[h] ?? 0) + time[1] * (w.wT[H + h] ?? 0);
     for (let k = 0; k < w.windowSteps; k++) y += ((rh[k] ?? 0) - last) * (w.wRh[k * H + h] ?? 0);
-    forecast.push(clip(y));
-    lower.push(clip(y + (w.qLo[h] ?? 0)));
-    upper.push(clip(y + (w.qHi[h] ?? 0)));
+    forecast.push(clipRh(y));
+    lower.push(clipRh(y + (w.qLo[h] ?? 0)));
+    upper.push(clipRh(y + (w.qHi[h] ?? 0)));
   }
   return { forecast, lower, upper };
 }
 
-function clip(v: number): number {
-  return Math.min(100, Math.max(0, v));
+/** A humidity clipped to the physical range, 0..100 %RH, as the graphs' Clip nodes do. */
+export function clipRh(v: number): number {
+  return Math.min(RH_MAX, Math.max(RH_MIN, v));
 }

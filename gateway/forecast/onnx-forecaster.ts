@@ -1,4 +1,5 @@
 import type ort from 'onnxruntime-node';
+import { RH_MAX, RH_MIN } from '../../firmware-bridge/messages.ts';
 import type { ModelContract } from '../../models/contract.ts';
 import { INPUT_NAMES, OUTPUT_NAMES } from '../../models/contract.ts';
 import { ModelError } from '../../models/errors.ts';
@@ -152,8 +153,8 @@ export class OnnxForecaster implements Forecaster {
     const H = this.contract.horizonsS.length;
     for (const [name, values] of [['rh_forecast', out.forecast], ['rh_lower', out.lower], ['rh_upper', out.upper]] as const) {
       if (values.length !== H) return `${name} has ${values.length} values, expected ${H}`;
-      const bad = values.findIndex((v) => !(v >= 0 && v <= 100));
-      if (bad >= 0) return `${name}[${bad}] = ${values[bad]} is not a humidity in 0..100 %RH`;
+      const bad = values.findIndex((v) => !(v >= RH_MIN && v <= RH_MAX));
+      if (bad >= 0) return `${name}[${bad}] = ${values[bad]} is not a humidity in ${RH_MIN}..${RH_MAX} %RH`;
     }
     const points: ForecastPoint[] = [];
     for (let k = 0; k < H; k++) {
