@@ -1,5 +1,6 @@
 import { RH_MAX, RH_MIN, TEMP_MAX_C, TEMP_MIN_C } from '../firmware-bridge/messages.ts';
 import { systemClock } from './clock.ts';
+import { setMostRecent } from './recent-map.ts';
 import type { Clock } from './clock.ts';
 import type { QualityFlag, Reading } from './types.ts';
 
@@ -89,7 +90,7 @@ export class QualityChecker {
   private track(sensorId: string, rh: number, timeMs: number, flags: Set<QualityFlag>): void {
     const state = this.sensors.get(sensorId);
     if (!state) {
-      this.remember(sensorId, { lastRh: rh, runStartMs: timeMs });
+      setMostRecent(this.sensors, sensorId, { lastRh: rh, runStartMs: timeMs }, this.maxSensors);
       return;
     }
     if (Math.abs(rh - state.lastRh) > this.spikeThresholdRh) flags.add('spike');
@@ -99,17 +100,8 @@ export class QualityChecker {
       state.lastRh = rh;
       state.runStartMs = timeMs;
     }
-    // Re-insert so Map order is least-recently-seen first, which is what eviction drops.
-    this.sensors.delete(sensorId);
-    this.sensors.set(sensorId, state);
-  }
-
-  private remember(sensorId: string, state: SensorState): void {
-    if (this.sensors.size >= this.maxSensors) {
-      const oldest = this.sensors.keys().next().value;
-      if (oldest !== undefined) this.sensors.delete(oldest);
-    }
-    this.sensors.set(sensorId, state);
+    // Least recently seen first, which is what the bound drops.
+    setMostRecent(this.sensors, sensorId, state, this.maxSensors);
   }
 }
 

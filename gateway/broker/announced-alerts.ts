@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileDurable } from '../durable-file.ts';
+import { setMostRecent } from '../recent-map.ts';
 import { BrokerError } from './errors.ts';
 import { MAX_TRACKED_SENSORS } from './publisher.ts';
 import { isAlertId } from './topics.ts';
@@ -26,9 +27,8 @@ export class MemoryAnnouncedAlerts implements AnnouncedAlerts {
   }
 
   set(sensorId: string, alertIds: readonly string[]): void {
-    this.bySensor.delete(sensorId);
-    if (alertIds.length > 0) this.bySensor.set(sensorId, [...alertIds]);
-    if (this.bySensor.size > MAX_TRACKED_SENSORS) this.bySensor.delete(this.bySensor.keys().next().value!);
+    if (alertIds.length > 0) setMostRecent(this.bySensor, sensorId, [...alertIds], MAX_TRACKED_SENSORS);
+    else this.bySensor.delete(sensorId);
   }
 }
 

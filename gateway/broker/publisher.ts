@@ -1,6 +1,7 @@
 import type { Aedes } from 'aedes';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Forecast, LinkState, Reading } from '../types.ts';
+import { setMostRecent } from '../recent-map.ts';
 import { BrokerError } from './errors.ts';
 import {
   DEFAULT_TOPIC_PREFIX,
@@ -184,7 +185,7 @@ export class MqttPublisher {
     if (retained.length > 0) {
       const topics = sensorId === null ? this.gatewayRetained : this.sensorTopics(sensorId);
       const max = sensorId === null ? MAX_GATEWAY_TOPICS : MAX_TOPICS_PER_SENSOR;
-      for (const m of retained) setLatest(topics, m.topic, m, max);
+      for (const m of retained) setMostRecent(topics, m.topic, m, max);
     }
     await Promise.all(messages.map((m) => this.publishOne(m)));
   }
@@ -192,7 +193,7 @@ export class MqttPublisher {
   /** The sensor's remembered topics, its entry made the most recently published sensor. */
   private sensorTopics(sensorId: string): Map<string, MqttMessage> {
     const topics = this.sensorRetained.get(sensorId) ?? new Map<string, MqttMessage>();
-    setLatest(this.sensorRetained, sensorId, topics, MAX_TRACKED_SENSORS);
+    setMostRecent(this.sensorRetained, sensorId, topics, MAX_TRACKED_SENSORS);
     return topics;
   }
 
@@ -210,8 +211,3 @@ export class MqttPublisher {
  * Sets `key` as the most recent entry of `map` (Map order is insertion order: re-inserting moves
  * it last) and forgets the least recent entry beyond `max`.
  */
-function setLatest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value!);
-}
