@@ -118,6 +118,47 @@ describe('ForecastLog', () => {
     expect(again.calibrate(forecast(clock.now(), [48.5, 48.5], 'attic'), 0.8).points).toEqual(forecast(clock.now(), [48.5, 48.5]).points);
   });
 
+  it('scores and reports warming-up forecasts, but calibrates only on forecasts from full windows', () => {
+    // Every truth (50) is above the band of 48.5 +- 1: a full-window forecast would widen the upper half.
+    const warming = (): Forecast => ({ ...forecast(clock.now(), [48.5, 48.5]), warmingUp: true });
+    for (let i = 0; i < 5; i++) {
+      log.record(log.calibrate(warming(), 0.8));
+      clock.advance(STEP);
+      log.score(() => 50);
+    }
+    const report = log.rollingError('cellar').horizons;
+    expect(report.map((h) => [h.horizon_s, h.n, h.coverage, h.band_scale?.updates])).toEqual([
+      [600, 5, 0, 0],
+      [1200, 4, 0, 0],
+    ]);
+    expect(log.calibrate(forecast(clock.now(), [48.5, 48.5]), 0.8).points).toEqual(forecast(clock.now(), [48.5, 48.5]).points);
+    // The first full-window forecast scored moves it.
+    log.record(log.calibrate(forecast(clock.now(), [48.5, 48.5]), 0.8));
+    clock.advance(STEP);
+    log.score(() => 50);
+    expect(log.rollingError('cellar').horizons[0]!.band_scale).toMatchObject({ updates: 1 });
+    expect(log.rollingError('cellar').horizons[0]!.band_scale!.upper).toBeGreaterThan(1);
+  });
+
+  it('adds warming_up to a forecasts table from before it existed, its rows counted as full windows', () => {
+    const old = new Database(':memory:');
+    old.exec(`CREATE TABLE forecasts (sensor_id TEXT NOT NULL, base_ms INTEGER NOT NULL, horizon_s INTEGER NOT NULL, target_ms INTEGER NOT NULL,
+      rh REAL NOT NULL, lower REAL NOT NULL, upper REAL NOT NULL, model_version TEXT NOT NULL, issued_ms INTEGER NOT NULL, truth REAL, scored_ms INTEGER,
+      PRIMARY KEY (sensor_id, base_ms, horizon_s)) WITHOUT ROWID`);
+    old.prepare('INSERT INTO forecasts VALUES (?, ?, 600, ?, 48.5, 47.5, 49.5, ?, ?, NULL, NULL)').run('cellar', BASE, BASE + STEP, 'm1', BASE);
+    const migrated = new ForecastLog({ db: old, clock, stepMs: STEP });
+    migrated.calibrate(forecast(BASE, [48.5, 48.5]), 0.8); // the band this forecast was published with starts the state
+    clock.advance(STEP);
+    migrated.score(() => 50);
+    expect(migrated.rollingError('cellar').horizons[0]).toMatchObject({ horizon_s: 600, n: 1, band_scale: { updates: 1 } });
+    migrated.record({ ...forecast(clock.now(), [50, 50]), warmingUp: true });
+    expect(old.prepare('SELECT base_ms AS b, warming_up AS w FROM forecasts WHERE horizon_s = 600 ORDER BY base_ms').all()).toEqual([
+      { b: BASE, w: 0 },
+      { b: BASE + STEP, w: 1 },
+    ]);
+    old.close();
+  });
+
   it('publishes the model band unchanged with calibration off, and drops calibration unused past retention', () => {
     const off = new ForecastLog({ db, clock, stepMs: STEP, bandCalibration: null });
     const f = forecast(BASE, [49, 49]);

@@ -14,7 +14,8 @@ import type { Forecast } from '../types.ts';
  * never reads it: it gets the rolling error per sensor, model and horizon that accuracy()
  * computes from it, posted by gateway/sync/accuracy-reporter.ts.
  *
- * Each score also moves the online calibration of the band (models/band-calibration.ts): the
+ * Each score of a forecast made from a full window (not warming up) also moves the online
+ * calibration of the band (models/band-calibration.ts): the
  * factors the next forecasts' half-bands are scaled by, per sensor, model and horizon, kept in
  * a `band_calibration` table so a restart does not forget them. The bands stored and published
  * are the calibrated ones.
@@ -121,6 +122,7 @@ export class ForecastLog {
       upper REAL NOT NULL,
       model_version TEXT NOT NULL,
       issued_ms INTEGER NOT NULL,
+      warming_up INTEGER NOT NULL DEFAULT 0,
       truth REAL,
       scored_ms INTEGER,
       PRIMARY KEY (sensor_id, base_ms, horizon_s)
@@ -139,9 +141,13 @@ export class ForecastLog {
       PRIMARY KEY (sensor_id, model_version, horizon_s)
     ) WITHOUT ROWID;`);
     const db = opts.db;
+    // Databases from before warming_up existed: their forecasts count as made from full windows.
+    if (!(db.prepare('SELECT name FROM pragma_table_info(?)').all('forecasts') as { name: string }[]).some((c) => c.name === 'warming_up')) {
+      db.exec('ALTER TABLE forecasts ADD COLUMN warming_up INTEGER NOT NULL DEFAULT 0');
+    }
     // A re-forecast of the same base step (e.g. after a restart) replaces the earlier one.
-    this.insert = db.prepare(`INSERT OR REPLACE INTO forecasts (sensor_id, base_ms, horizon_s, target_ms, rh, lower, upper, model_version, issued_ms)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insert = db.prepare(`INSERT OR REPLACE INTO forecasts (sensor_id, base_ms, horizon_s, target_ms, rh, lower, upper, model_version, issued_ms, warming_up)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.due = db.prepare(`SELECT DISTINCT sensor_id AS sensorId, target_ms AS targetMs FROM forecasts
       WHERE scored_ms IS NULL AND target_ms <= ? ORDER BY target_ms LIMIT ?`);
     this.setTruth = db.prepare('UPDATE forecasts SET truth = ?, scored_ms = ? WHERE sensor_id = ? AND target_ms = ? AND scored_ms IS NULL');
@@ -153,7 +159,10 @@ export class ForecastLog {
     this.prune = db.prepare('DELETE FROM forecasts WHERE target_ms < ?');
     this.byModel = db.prepare(`SELECT horizon_s AS horizonS, AVG(ABS(rh - truth)) AS mae, COUNT(*) AS n FROM forecasts
       WHERE model_version = ? AND truth IS NOT NULL AND target_ms > ? GROUP BY horizon_s ORDER BY horizon_s`);
-    this.issuedAt = db.prepare('SELECT horizon_s AS horizonS, rh, lower, upper, model_version AS model FROM forecasts WHERE sensor_id = ? AND target_ms = ?');
+    // Warming-up forecasts are scored and reported, but their band is the warm-up floor
+    // (onnx-forecaster.ts floorBand), not the model's: they would teach the calibration nothing
+    // about the band it scales.
+    this.issuedAt = db.prepare('SELECT horizon_s AS horizonS, rh, lower, upper, model_version AS model FROM forecasts WHERE sensor_id = ? AND target_ms = ? AND warming_up = 0');
     this.latestModel = db.prepare('SELECT model_version AS model FROM forecasts WHERE sensor_id = ? ORDER BY base_ms DESC LIMIT 1');
     this.saveBand = db.prepare(`INSERT OR REPLACE INTO band_calibration (sensor_id, model_version, horizon_s, level, log_lower, log_upper, updates, updated_ms)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -180,7 +189,7 @@ export class ForecastLog {
   record(f: Forecast): void {
     const tx = this.opts.db.transaction(() => {
       for (const p of f.points) {
-        this.insert.run(f.sensorId, f.baseTimeMs, p.horizonS, f.baseTimeMs + p.horizonS * 1000, p.rh, p.lower, p.upper, f.modelVersion, f.issuedAtMs);
+        this.insert.run(f.sensorId, f.baseTimeMs, p.horizonS, f.baseTimeMs + p.horizonS * 1000, p.rh, p.lower, p.upper, f.modelVersion, f.issuedAtMs, f.warmingUp ? 1 : 0);
       }
     });
     tx();

@@ -9,7 +9,7 @@ import type { TempDir } from '../../models/test-fixtures.ts';
 import { naiveSecondsOfDay, timeFeatures } from '../../models/time-features.ts';
 import type { Forecast } from '../types.ts';
 import type { HistoryPoint, NoForecast } from './forecaster.ts';
-import { OnnxForecaster } from './onnx-forecaster.ts';
+import { floorBand, OnnxForecaster, warmUpHalfWidths } from './onnx-forecaster.ts';
 
 const STEP_MS = 600_000;
 /** A step boundary (multiple of 600 s): 2026-01-01T12:00:00Z. */
@@ -138,6 +138,44 @@ describe('OnnxForecaster', () => {
       [56, 55, 57],
       [56, 55, 57],
     ]);
+  });
+
+  it("widens a warming-up band to the model's validation error, fading as the window fills", async () => {
+    // A persistence model with a band of +-1, whose validation MAE (2 %RH) says +-2 ln 5 = 3.22 %RH.
+    const f = await load('persist-floor.onnx', buildRidgeModel(persistenceWeights(6, 3), testContract({ validationMae: { '600': 2, '1200': 2, '1800': 2 } })));
+    const half = (r: Forecast | NoForecast): number[] => {
+      if (!isForecast(r)) throw new Error(`expected a forecast, got ${JSON.stringify(r)}`);
+      return r.points.map((p) => Math.round(((p.upper - p.lower) / 2) * 1000) / 1000);
+    };
+    const fullHalf = 2 * Math.log(5);
+    // One step of history: 5 of the 6 steps padded.
+    const now1 = T0 + STEP_MS + 1000;
+    expect(half(await f.forecast('w', readings(T0, now1, () => 50), now1))).toEqual(Array(3).fill(Math.round(((5 / 6) * fullHalf) * 1000) / 1000));
+    // Three steps: half the window padded.
+    const now3 = T0 + 3 * STEP_MS + 1000;
+    expect(half(await f.forecast('w', readings(T0, now3, () => 50), now3))).toEqual(Array(3).fill(Math.round((0.5 * fullHalf) * 1000) / 1000));
+    // Five steps: 1/6 padded, 0.54 %RH: the model's own band (+-1) is wider and is kept.
+    const now5 = T0 + 5 * STEP_MS + 1000;
+    expect(half(await f.forecast('w', readings(T0, now5, () => 50), now5))).toEqual([1, 1, 1]);
+    // A full window: the model's band, whatever its validation error.
+    const now7 = T0 + 7 * STEP_MS + 1000;
+    const full = await f.forecast('w', readings(T0, now7, () => 50), now7);
+    expect(full).toMatchObject({ warmingUp: false });
+    expect(half(full)).toEqual([1, 1, 1]);
+  });
+
+  it('clips a widened band to 0..100 %RH, never narrows one, and derives the floor from the contract', () => {
+    expect(warmUpHalfWidths({ horizonsS: [600, 3600], validationMae: { '600': 0.131, '3600': 0.572 }, intervalLevel: 0.8 }).map((v) => Math.round(v * 1000) / 1000)).toEqual([0.211, 0.921]);
+    expect(warmUpHalfWidths({ horizonsS: [600], validationMae: { '600': 1 }, intervalLevel: 0.9 })).toEqual([Math.log(10)]);
+    const points = [
+      { horizonS: 600, rh: 99, lower: 98, upper: 100 },
+      { horizonS: 1200, rh: 50, lower: 40, upper: 60 },
+    ];
+    expect(floorBand(points, [3, 3], 1)).toEqual([
+      { horizonS: 600, rh: 99, lower: 96, upper: 100 },
+      { horizonS: 1200, rh: 50, lower: 40, upper: 60 },
+    ]);
+    expect(floorBand(points, [3, 3], 0)).toEqual(points);
   });
 
   it('reports the value its points continue from: the last step mean, held when that step has no reading', async () => {

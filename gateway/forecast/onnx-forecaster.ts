@@ -20,6 +20,12 @@ export interface OnnxForecasterOptions {
    * must be the zone of the site the model was trained for (docs/model-contract.md).
    */
   secondsOfDay?: (tMs: number) => number;
+  /**
+   * Widen a warming-up forecast's band to the model's validation error (floorBand). Default
+   * true; false publishes the model's own band, far too narrow on a padded window
+   * (bench/warmup-band compares both).
+   */
+  warmUpBandFloor?: boolean;
 }
 
 const DEFAULT_STALE_AFTER_STEPS = 2;
@@ -34,6 +40,8 @@ export class OnnxForecaster implements Forecaster {
   readonly info: ModelInfo;
   private session: ort.InferenceSession | null;
   private readonly stepMs: number;
+  /** Per horizon, the least half-width of a warming-up forecast's band, %RH (warmUpHalfWidths). */
+  private readonly warmUpHalfWidths: number[];
   private readonly staleAfterMs: number;
   private readonly secondsOfDay: (tMs: number) => number;
 
@@ -47,6 +55,7 @@ export class OnnxForecaster implements Forecaster {
     this.stepMs = contract.stepS * 1000;
     this.staleAfterMs = (opts.staleAfterSteps ?? DEFAULT_STALE_AFTER_STEPS) * this.stepMs;
     this.secondsOfDay = opts.secondsOfDay ?? localSecondsOfDay;
+    this.warmUpHalfWidths = opts.warmUpBandFloor === false ? contract.horizonsS.map(() => 0) : warmUpHalfWidths(contract);
     this.info = {
       version: contract.modelVersion,
       path,
@@ -95,6 +104,7 @@ export class OnnxForecaster implements Forecaster {
     }
     const points = this.points(out);
     if (typeof points === 'string') return refuse('invalid_output', points);
+    const warmingUp = partial || window.padded > 0;
     return {
       sensorId,
       issuedAtMs: nowMs,
@@ -102,8 +112,8 @@ export class OnnxForecaster implements Forecaster {
       baseRh: window.values[window.values.length - 1],
       modelVersion: this.contract.modelVersion,
       intervalLevel: this.contract.intervalLevel,
-      points,
-      warmingUp: partial || window.padded > 0,
+      points: warmingUp ? floorBand(points, this.warmUpHalfWidths, Math.max(window.padded, partial ? 1 : 0) / this.contract.windowSteps) : points,
+      warmingUp,
     };
   }
 
@@ -167,4 +177,32 @@ export class OnnxForecaster implements Forecaster {
     }
     return points;
   }
+}
+
+/**
+ * The least half-width, per horizon, of the band of a forecast made from a padded window
+ * (warming up, or after a long gap): the model's validation MAE at the horizon (metadata
+ * `validation_mae`) times ln(1 / (1 - interval_level)), the half-width of the central
+ * interval_level interval of a Laplace error with that MAE (1.61 x MAE at 0.8; a normal error
+ * gives 1.61 too). A padded window is flat where the sensor has no history, so the model reads
+ * no volatility from it and issues a band far too narrow: with the shipped model, a sensor one
+ * step old got an 80% band that held 28-32% of truths (docs/forecast.md). This is the band the
+ * model's validation errors justify when nothing is known yet about the sensor's volatility.
+ */
+export function warmUpHalfWidths(contract: Pick<ModelContract, 'horizonsS' | 'validationMae' | 'intervalLevel'>): number[] {
+  const k = Math.log(1 / (1 - contract.intervalLevel));
+  return contract.horizonsS.map((h) => k * (contract.validationMae[String(h)] ?? 0));
+}
+
+/**
+ * Each point's band widened to at least rh +- share x halfWidths[k], within 0..100 %RH; never
+ * narrowed. `share` is the padded share of the window (0..1): the floor fades as the sensor's
+ * own history fills the window and the model's band becomes its own again.
+ */
+export function floorBand(points: readonly ForecastPoint[], halfWidths: readonly number[], share: number): ForecastPoint[] {
+  const f = Math.min(1, Math.max(0, share));
+  return points.map((p, k) => {
+    const hw = f * (halfWidths[k] ?? 0);
+    return { ...p, lower: Math.min(p.lower, Math.max(RH_MIN, p.rh - hw)), upper: Math.max(p.upper, Math.min(RH_MAX, p.rh + hw)) };
+  });
 }
