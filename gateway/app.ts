@@ -207,7 +207,7 @@ export class Gateway {
     if (config.forecast.enabled) await this.startForecasting();
 
     this.metrics.start();
-    const pipeline = new ReadingPipeline(store, this.bus, this.log.child({ component: 'pipeline' }), new QualityChecker({ clock: deps.clock }));
+    const pipeline = new ReadingPipeline(store, this.bus, this.log.child({ component: 'pipeline' }), new QualityChecker({ ...config.quality, clock: deps.clock }));
     this.pipeline = pipeline;
     const data = new GatewayData({
       gatewayId: config.gateway.id,
@@ -262,7 +262,7 @@ export class Gateway {
   private async startForecasting(): Promise<void> {
     const modelPath = path.resolve(INSTALL_DIR, this.config.forecast.modelPath);
     const modelsDir = path.join(path.resolve(this.config.dataDir), 'models');
-    const load = async (file: string): Promise<Forecaster> => this.metrics.timed(await OnnxForecaster.load(file));
+    const load = async (file: string): Promise<Forecaster> => this.metrics.timed(await OnnxForecaster.load(file, { staleAfterSteps: this.config.forecast.staleAfterSteps }));
     const store = this.store;
     if (!store) return;
     try {

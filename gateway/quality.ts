@@ -15,8 +15,9 @@ export interface QualityOptions {
   /**
    * A reading is `stuck` when its RH equals, exactly, every RH of the same sensor for longer than
    * this, in ms. Default 30 min: at the wire's 0.01 %RH resolution a live sensor's noise changes the
-   * value within minutes even in a still room, while a dead one (RH_6 from 2016-04-09 in the
-   * appliances data) repeats it for days.
+   * value within minutes even in a still room, while a dead or saturated one repeats it (RH_6 in
+   * the appliances data reads exactly 1 for 40 min on 2016-04-09, and 99.9 for days in January).
+   * Config `quality.stuckWindowMs`.
    */
   stuckWindowMs?: number;
   /** A jump larger than this between consecutive RH readings of a sensor is a `spike`, in %RH. Default 15. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../gateway/broker/auth.ts';
 import { ManualClock } from '../gateway/clock.ts';
 import { ForecastLog } from '../gateway/forecast/forecast-log.ts';
 import { readModelFile } from '../models/onnx-file.ts';
@@ -144,6 +145,41 @@ describe('gateway with a model that returns NaN', () => {
     }
     expect(await gw.stop()).toBe(0);
   }, 40_000);
+
+  it('forecasts a sensor that reported 25 min ago only when forecast.staleAfterSteps allows it', async () => {
+    const answer = async (staleAfterSteps: number | undefined): Promise<Record<string, unknown>> => {
+      gw = await startGatewayProcess({
+        sources: [],
+        store: { flushIntervalMs: 200 },
+        mqtt: { host: '127.0.0.1', port: 0, users: [{ username: 'sensor', passwordHash: hashPassword('attic'), publish: ['hygrocast/ingest/+'] }] },
+        clock: { trusted: 'always' },
+        forecast: { checkIntervalMs: 200, ...(staleAfterSteps === undefined ? {} : { staleAfterSteps }) },
+      });
+      // A sensor that reports every few minutes, last 25 min ago (a battery sensor asleep).
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'sensor', password: 'attic', reconnectPeriod: 0 });
+      const now = Date.now();
+      try {
+        for (let ageMin = 60; ageMin >= 25; ageMin -= 5) {
+          await client.publishAsync('hygrocast/ingest/attic', JSON.stringify({ humidity: 50 + ageMin / 10, time: new Date(now - ageMin * 60_000).toISOString() }));
+        }
+      } finally {
+        await client.endAsync();
+      }
+      let body: Record<string, unknown> = {};
+      await waitFor(() => {
+        void fetch(`http://127.0.0.1:${gw!.dashboardPort}/api/forecast/attic`).then(async (r) => (body = (await r.json()) as Record<string, unknown>));
+        return body.reason === 'stale' || body.points !== undefined;
+      }, 'a forecast or a refusal for attic');
+      expect(await gw.stop()).toBe(0);
+      gw.cleanup();
+      gw = null;
+      return body;
+    };
+    // Default: 2 steps (20 min) of silence is stale.
+    expect(await answer(undefined)).toMatchObject({ error: 'no_forecast', reason: 'stale', detail: expect.stringMatching(/more than 1200 s \(2 steps\)/) });
+    // 4 steps (40 min): forecast, from a window padded where the sensor has no history.
+    expect(await answer(4)).toMatchObject({ sensorId: 'attic', warmingUp: true, points: expect.any(Array) });
+  }, 60_000);
 });
 
 function forecastRows(dataDir: string): number {

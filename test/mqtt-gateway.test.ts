@@ -76,4 +76,39 @@ describe.skipIf(pub === null)('gateway MQTT surface', () => {
     await expect.poll(() => responses.find((r) => r.id === 'last')).toBeDefined();
     expect(JSON.stringify(responses.find((r) => r.id === 'last')!.data)).not.toContain('forged');
   }, 40_000);
+
+  it('flags ingested readings with the configured quality thresholds', async () => {
+    gw = await startGatewayProcess({
+      sources: [],
+      mqtt: {
+        host: '127.0.0.1',
+        port: 0,
+        users: [{ username: 'node', passwordHash: hashPassword('red'), publish: ['hygrocast/ingest/+'], subscribe: ['hygrocast/#'] }],
+      },
+      // Defaults: stuck after 30 min, spike above 15 %RH, stale when 60 s old on arrival.
+      quality: { stuckWindowMs: 60_000, spikeThresholdRh: 5, staleAfterMs: 300_000 },
+      dashboard: { enabled: false },
+      forecast: { enabled: false },
+    });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'node', password: 'red', reconnectPeriod: 0 });
+    clients.push(client);
+    const states: Array<{ humidity: number; quality: string[]; seq: number }> = [];
+    client.on('message', (_t, p) => states.push(JSON.parse(p.toString()) as { humidity: number; quality: string[]; seq: number }));
+    await client.subscribeAsync('hygrocast/attic');
+    const now = Date.now();
+    const send = (seq: number, humidity: number, ageS: number) =>
+      client.publishAsync('hygrocast/ingest/attic', JSON.stringify({ humidity, seq, time: new Date(now - ageS * 1000).toISOString() }));
+    // The same value for 50 s, then for 100 s (past the 60 s window), then a 10 %RH jump.
+    await send(1, 50, 100);
+    await send(2, 50, 50);
+    await send(3, 50, 0);
+    await send(4, 60, 0);
+    await expect.poll(() => states.length, { timeout: 10_000 }).toBe(4);
+    expect(states.map((s) => [s.seq, s.quality])).toEqual([
+      [1, []],
+      [2, []],
+      [3, ['stuck']],
+      [4, ['spike']],
+    ]);
+  }, 40_000);
 });

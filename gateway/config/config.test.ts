@@ -87,6 +87,22 @@ describe('config', () => {
     expect(problems[0]).toMatch(/^HYGROCAST_MQTT_PROT: unknown environment override/);
   });
 
+  it('takes the quality thresholds and the forecast staleness per site, within bounds', () => {
+    const defaults = loadConfig({ env: {} });
+    expect(defaults.quality).toEqual({ stuckWindowMs: 1_800_000, spikeThresholdRh: 15, staleAfterMs: 60_000 });
+    expect(defaults.forecast.staleAfterSteps).toBe(2);
+    const file = writeConfig('quality:\n  stuckWindowMs: 7200000\nforecast:\n  staleAfterSteps: 4\n');
+    const config = loadConfig({ file, env: { HYGROCAST_QUALITY_SPIKE_THRESHOLD_RH: '25' } });
+    expect(config.quality).toEqual({ stuckWindowMs: 7_200_000, spikeThresholdRh: 25, staleAfterMs: 60_000 });
+    expect(config.forecast.staleAfterSteps).toBe(4);
+    const bad = writeConfig('quality:\n  stuckWindowMs: 1000\n  spikeThresholdRh: 0\nforecast:\n  staleAfterSteps: 0\n');
+    expect(problemsOf(() => loadConfig({ file: bad, env: {} }))).toEqual([
+      expect.stringMatching(/^quality\.stuckWindowMs: .*>=60000/),
+      expect.stringMatching(/^quality\.spikeThresholdRh: .*>=1/),
+      expect.stringMatching(/^forecast\.staleAfterSteps: .*>=1/),
+    ]);
+  });
+
   it('reports unreadable files and invalid YAML as config errors', () => {
     expect(problemsOf(() => loadConfig({ file: '/nonexistent/hygrocast.yaml', env: {} }))[0]).toMatch(/cannot read the file/);
     expect(problemsOf(() => loadConfig({ file: writeConfig('mqtt: [\n'), env: {} }))[0]).toMatch(/not valid YAML/);

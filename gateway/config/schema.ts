@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
 import { ALERT_ID, MAX_ALERT_RULES } from '../broker/topics.ts';
 import { duplicateAlertId } from '../forecast/alerts.ts';
+import { DEFAULT_SPIKE_THRESHOLD_RH, DEFAULT_STALE_AFTER_MS, DEFAULT_STUCK_WINDOW_MS } from '../quality.ts';
 
 /**
  * The gateway's whole configuration, validated once before anything starts. Every object is
@@ -94,6 +95,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('The SQLite reading store.'),
+  quality: z
+    .strictObject({
+      stuckWindowMs: z
+        .int()
+        .min(60_000)
+        .max(604_800_000)
+        .default(DEFAULT_STUCK_WINDOW_MS)
+        .describe("A reading is flagged stuck when its sensor has repeated exactly the same RH for longer than this, in ms; while its newest reading is stuck, a sensor gets no forecast (stuck_sensor). The default 30 min suits 0.01-0.1 %RH sensors, whose noise moves the value within minutes; raise it for a sensor with 1 %RH steps (DHT11) or one that reports only on change."),
+      spikeThresholdRh: z.number().min(1).max(100).default(DEFAULT_SPIKE_THRESHOLD_RH).describe('A jump larger than this between two consecutive readings of a sensor is flagged spike (not forecast from), in %RH; raise it for a sensor that reports rarely.'),
+      staleAfterMs: z.int().min(1000).max(86_400_000).default(DEFAULT_STALE_AFTER_MS).describe('A reading whose own time is older than this when it arrives is flagged stale (kept and forecast from, but marked), in ms.'),
+    })
+    .prefault({})
+    .describe('Quality flags set on every reading (docs/serial.md).'),
   clock: z
     .strictObject({
       trusted: z
@@ -149,6 +163,12 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true).describe('Forecast each sensor with the ONNX model.'),
       modelPath: z.string().min(1).default('models/hygrocast-rh.onnx').describe('The ONNX model file (relative paths are resolved against the hygrocast install folder).'),
       checkIntervalMs: z.int().min(100).max(3_600_000).default(5000).describe('How often the gateway checks whether a sensor has a new completed step to forecast from, in ms.'),
+      staleAfterSteps: z
+        .int()
+        .min(1)
+        .max(24)
+        .default(2)
+        .describe("No forecast (reason stale) when a sensor's newest usable reading is older than this many model steps (2 = 20 min with the shipped 10-minute model). Raise it for sensors that report less often, e.g. 4 for every 30 min; the model's max_fill_steps still bounds the missing steps at the end of its window (too_many_gaps)."),
       bandCalibration: z
         .strictObject({
           enabled: z.boolean().default(true).describe("Calibrate the published interval online: each half of the model's band is scaled per sensor and horizon so that it is missed (1 - interval_level) / 2 of the time on this site (models/band-calibration.ts)."),
