@@ -238,10 +238,12 @@ export class Gateway {
 
     const fresh = new FreshReadingCheck({ clock: deps.clock, staleAfterMs: staleAfterMsFor(config.sources) });
     if (this.mqttSurface) {
-      // MQTT sensors publish when they like, so no freshness check for this source.
-      this.sources.push(this.mqttSurface.ingest);
-      this.detachers.push(pipeline.attach(this.mqttSurface.ingest));
-      await this.mqttSurface.ingest.start();
+      // MQTT sensors publish when they like, so no freshness check for these sources.
+      for (const source of [this.mqttSurface.ingest, ...this.mqttSurface.sensorTopics]) {
+        this.sources.push(source);
+        this.detachers.push(pipeline.attach(source));
+        await source.start();
+      }
     }
     for (const sourceConfig of config.sources) {
       const source = createSource(sourceConfig, deps.clock);

@@ -77,6 +77,34 @@ describe.skipIf(pub === null)('gateway MQTT surface', () => {
     expect(JSON.stringify(responses.find((r) => r.id === 'last')!.data)).not.toContain('forged');
   }, 40_000);
 
+  it('takes readings from Zigbee2MQTT-style topics (mqtt.sensorTopics) and announces those sensors to Home Assistant', async () => {
+    gw = await startGatewayProcess({
+      sources: [],
+      mqtt: {
+        host: '127.0.0.1',
+        port: 0,
+        users: [{ username: 'z2m', passwordHash: hashPassword('zigbee'), publish: ['zigbee2mqtt/#'], subscribe: ['zigbee2mqtt/#'] }],
+        sensorTopics: [{ topic: 'zigbee2mqtt/+' }],
+      },
+      dashboard: { enabled: false },
+      forecast: { enabled: false },
+    });
+    const port = gw.mqttPort;
+    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    clients.push(watcher);
+    const seen = new Map<string, string>();
+    watcher.on('message', (t, p) => seen.set(t, p.toString()));
+    await watcher.subscribeAsync(['hygrocast/#', 'homeassistant/#']);
+    // As Zigbee2MQTT publishes an Aqara sensor, and a lamp that has no humidity.
+    const z2m = ['-u', 'z2m', '-P', 'zigbee'];
+    expect(await mosquittoPub(port, [...z2m, '-t', 'zigbee2mqtt/0x00158d0001a2b3c4', '-m', '{"battery":100,"humidity":61.2,"linkquality":120,"temperature":21.5,"voltage":3005}'])).toBe(0);
+    expect(await mosquittoPub(port, [...z2m, '-t', 'zigbee2mqtt/lamp', '-m', '{"state":"ON","brightness":254}'])).toBe(0);
+    await expect.poll(() => seen.get('hygrocast/0x00158d0001a2b3c4'), { timeout: 10_000 }).toBeDefined();
+    expect(JSON.parse(seen.get('hygrocast/0x00158d0001a2b3c4')!)).toMatchObject({ humidity: 61.2, temperature: 21.5, quality: [] });
+    await expect.poll(() => seen.has('homeassistant/sensor/hygrocast_hygrocast/0x00158d0001a2b3c4_humidity/config'), { timeout: 10_000 }).toBe(true);
+    expect([...seen.keys()].some((t) => t.includes('lamp'))).toBe(false);
+  }, 40_000);
+
   it('flags ingested readings with the configured quality thresholds', async () => {
     gw = await startGatewayProcess({
       sources: [],

@@ -40,19 +40,27 @@ export interface MqttIngestOptions {
 
 export const INGEST_DEFAULTS = { maxPayloadBytes: 1024, maxCountedSensors: 1024 } as const;
 
+/** What a subclass hands InProcessMqttSource.reading() for one payload. */
+export interface PayloadReading {
+  humidity: number;
+  temperature?: number | null;
+  /** Measurement time, ms; default the time of reception. */
+  timeMs?: number;
+  /** Per-boot sequence; default a per-sensor counter of this source. */
+  seq?: number;
+  bootId?: string;
+}
+
 /**
- * A ReadingSource fed by the embedded broker: it subscribes in process (no socket) to
- * `<prefix>/ingest/+`. Valid payloads become 'reading' events and flow through the pipeline like
- * serial readings; invalid ones become 'rejected' events, are counted by reason and are answered
- * (not retained) on `<prefix>/ingest/<sensorId>/error` with `{reason, message}`. Link is 'up' while
- * subscribed.
+ * A ReadingSource fed by the embedded broker through an in-process subscription (no socket) to
+ * one topic filter: the mechanics shared by `<prefix>/ingest/+` (MqttIngestSource) and sensors on
+ * their own topics (MqttTopicSource, topic-source.ts). Link is 'up' while subscribed. Payloads
+ * reach handle(); rejections are counted by reason.
  */
-export class MqttIngestSource extends EventEmitter<SourceEvents> implements ReadingSource {
-  readonly name = 'mqtt:ingest';
-  private readonly topics: Topics;
-  private readonly filter: string;
-  private readonly clock: Clock;
-  private readonly maxPayloadBytes: number;
+export abstract class InProcessMqttSource extends EventEmitter<SourceEvents> implements ReadingSource {
+  abstract readonly name: string;
+  protected readonly clock: Clock;
+  protected readonly maxPayloadBytes: number;
   private readonly maxCountedSensors: number;
   private readonly counts: Record<string, number> = {};
   private readonly seqs = new Map<string, number>();
@@ -61,19 +69,18 @@ export class MqttIngestSource extends EventEmitter<SourceEvents> implements Read
   private running = false;
   private readonly deliver = (packet: AedesPublishPacket, done: () => void): void => {
     try {
-      this.handle(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      if (this.running) this.handle(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
     } finally {
       done();
     }
   };
 
   constructor(
-    private readonly aedes: Pick<Aedes, 'subscribe' | 'unsubscribe' | 'publish'>,
-    options: MqttIngestOptions,
+    protected readonly aedes: Pick<Aedes, 'subscribe' | 'unsubscribe' | 'publish'>,
+    protected readonly filter: string,
+    options: { maxPayloadBytes?: number | undefined; maxCountedSensors?: number | undefined; clock?: Clock | undefined },
   ) {
     super();
-    this.topics = topicsFor(options.prefix);
-    this.filter = this.topics.ingestFilter;
     this.clock = options.clock ?? systemClock;
     this.maxPayloadBytes = options.maxPayloadBytes ?? INGEST_DEFAULTS.maxPayloadBytes;
     this.maxCountedSensors = options.maxCountedSensors ?? INGEST_DEFAULTS.maxCountedSensors;
@@ -99,8 +106,50 @@ export class MqttIngestSource extends EventEmitter<SourceEvents> implements Read
     return { ...this.counts };
   }
 
-  private handle(topic: string, payload: Buffer): void {
-    if (!this.running) return;
+  /** One message on the filter, while running. */
+  protected abstract handle(topic: string, payload: Buffer): void;
+
+  protected count(reason: string): void {
+    this.counts[reason] = (this.counts[reason] ?? 0) + 1;
+  }
+
+  /** The reading of a payload: seq numbered per sensor when absent, uptime from this source's start. */
+  protected reading(sensorId: string, p: PayloadReading): Reading {
+    let seq = p.seq;
+    if (seq === undefined) {
+      const next = (this.seqs.get(sensorId) ?? -1) + 1;
+      if (this.seqs.has(sensorId) || this.seqs.size < this.maxCountedSensors) this.seqs.set(sensorId, next);
+      seq = next;
+    }
+    return {
+      sensorId,
+      bootId: p.bootId ?? this.bootId,
+      seq,
+      uptimeMs: Math.round(this.clock.monotonic() - this.startedMono),
+      wallTimeMs: p.timeMs ?? this.clock.now(),
+      rh: p.humidity,
+      tempC: p.temperature ?? null,
+      quality: [],
+    };
+  }
+}
+
+/**
+ * `<prefix>/ingest/+`. Valid payloads become 'reading' events and flow through the pipeline like
+ * serial readings; invalid ones become 'rejected' events, are counted by reason and are answered
+ * (not retained) on `<prefix>/ingest/<sensorId>/error` with `{reason, message}`.
+ */
+export class MqttIngestSource extends InProcessMqttSource {
+  readonly name = 'mqtt:ingest';
+  private readonly topics: Topics;
+
+  constructor(aedes: Pick<Aedes, 'subscribe' | 'unsubscribe' | 'publish'>, options: MqttIngestOptions) {
+    const topics = topicsFor(options.prefix);
+    super(aedes, topics.ingestFilter, options);
+    this.topics = topics;
+  }
+
+  protected handle(topic: string, payload: Buffer): void {
     const sensorId = topic.slice(topic.lastIndexOf('/') + 1);
     const text = payload.length > this.maxPayloadBytes ? '' : payload.toString('utf8');
     if (payload.length > this.maxPayloadBytes) return this.reject(sensorId, 'too_large', `payload is ${payload.length} bytes, more than the limit of ${this.maxPayloadBytes}`, '');
@@ -120,31 +169,21 @@ export class MqttIngestSource extends EventEmitter<SourceEvents> implements Read
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
       return this.reject(sensorId, 'invalid_payload', detail, text);
     }
-    this.emit('reading', this.toReading(sensorId, parsed.data));
-  }
-
-  private toReading(sensorId: string, p: IngestPayload): Reading {
-    const nowMs = this.clock.now();
-    let seq = p.seq;
-    if (seq === undefined) {
-      const next = (this.seqs.get(sensorId) ?? -1) + 1;
-      if (this.seqs.has(sensorId) || this.seqs.size < this.maxCountedSensors) this.seqs.set(sensorId, next);
-      seq = next;
-    }
-    return {
-      sensorId,
-      bootId: p.boot_id ?? this.bootId,
-      seq,
-      uptimeMs: Math.round(this.clock.monotonic() - this.startedMono),
-      wallTimeMs: p.time === undefined ? nowMs : Date.parse(p.time),
-      rh: p.humidity,
-      tempC: p.temperature ?? null,
-      quality: [],
-    };
+    const p = parsed.data;
+    this.emit(
+      'reading',
+      this.reading(sensorId, {
+        humidity: p.humidity,
+        temperature: p.temperature ?? null,
+        ...(p.time === undefined ? {} : { timeMs: Date.parse(p.time) }),
+        ...(p.seq === undefined ? {} : { seq: p.seq }),
+        ...(p.boot_id === undefined ? {} : { bootId: p.boot_id }),
+      }),
+    );
   }
 
   private reject(sensorId: string, reason: IngestRejectReason, message: string, text: string): void {
-    this.counts[reason] = (this.counts[reason] ?? 0) + 1;
+    this.count(reason);
     this.emit('rejected', reason, text.slice(0, 200));
     // The error topic echoes the topic level the client used; it is under ingest/, so never a gateway topic.
     const topic = `${this.topics.ingest(sensorId)}/error`;

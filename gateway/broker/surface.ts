@@ -8,6 +8,7 @@ import { defaultAnonymousAcl, type AuthOptions } from './auth.ts';
 import { MqttCommands } from './commands.ts';
 import { HomeAssistantDiscovery } from './home-assistant.ts';
 import { MqttIngestSource } from './ingest.ts';
+import { MqttTopicSource } from './topic-source.ts';
 import type { MqttPublisher } from './publisher.ts';
 
 type MqttConfig = Config['mqtt'];
@@ -44,6 +45,8 @@ export interface MqttSurface {
   readonly commands: MqttCommands;
   /** The ingest ReadingSource; the gateway attaches it to the pipeline and starts it with the other sources. */
   readonly ingest: MqttIngestSource;
+  /** One ReadingSource per `mqtt.sensorTopics` entry, attached and started like `ingest`. */
+  readonly sensorTopics: readonly MqttTopicSource[];
   stop(): Promise<void>;
 }
 
@@ -77,9 +80,11 @@ export async function startMqttSurface(o: MqttSurfaceOptions): Promise<MqttSurfa
     ha = discovery;
   }
   const ingest = new MqttIngestSource(o.aedes, { prefix: o.mqtt.topicPrefix, clock: o.clock });
+  const sensorTopics = o.mqtt.sensorTopics.map((t) => new MqttTopicSource(o.aedes, { ...t, clock: o.clock }));
   return {
     commands,
     ingest,
+    sensorTopics,
     stop: async () => {
       offReading();
       await ha?.stop();

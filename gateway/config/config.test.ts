@@ -103,6 +103,25 @@ describe('config', () => {
     ]);
   });
 
+  it('takes sensor topics outside the gateway\'s own topic trees, each once, with one + level', () => {
+    const ok = writeConfig('mqtt:\n  sensorTopics:\n    - topic: zigbee2mqtt/+\n    - topic: tele/+/SENSOR\n      humidity: AM2301.Humidity\n      temperature: ""\n');
+    expect(loadConfig({ file: ok, env: {} }).mqtt.sensorTopics).toEqual([
+      { topic: 'zigbee2mqtt/+', humidity: 'humidity', temperature: 'temperature' },
+      { topic: 'tele/+/SENSOR', humidity: 'AM2301.Humidity', temperature: '' },
+    ]);
+    const wrong = writeConfig(
+      'mqtt:\n  sensorTopics:\n    - topic: hygrocast/+\n    - topic: homeassistant/+/state\n    - topic: zigbee2mqtt/#\n    - topic: tele/+\n      humidity: "a..b"\n    - topic: tele/+\n',
+    );
+    // Every problem at once: the gateway's own topic trees, a # filter, a bad field path, a duplicate.
+    expect(problemsOf(() => loadConfig({ file: wrong, env: {} }))).toEqual([
+      expect.stringMatching(/^mqtt\.sensorTopics\.2\.topic: a sensor topic filter needs no # wildcard/),
+      expect.stringMatching(/^mqtt\.sensorTopics\.3\.humidity: a JSON field name/),
+      expect.stringMatching(/^mqtt\.sensorTopics\.0\.topic: "hygrocast\/\.\.\." is the gateway's own topic tree/),
+      expect.stringMatching(/^mqtt\.sensorTopics\.1\.topic: "homeassistant\/\.\.\." is the gateway's own topic tree/),
+      expect.stringMatching(/^mqtt\.sensorTopics\.4\.topic: "tele\/\+" is listed twice/),
+    ]);
+  });
+
   it('reports unreadable files and invalid YAML as config errors', () => {
     expect(problemsOf(() => loadConfig({ file: '/nonexistent/hygrocast.yaml', env: {} }))[0]).toMatch(/cannot read the file/);
     expect(problemsOf(() => loadConfig({ file: writeConfig('mqtt: [\n'), env: {} }))[0]).toMatch(/not valid YAML/);

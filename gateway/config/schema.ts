@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
+import { sensorTopicProblem } from '../broker/topic-source.ts';
 import { ALERT_ID, MAX_ALERT_RULES } from '../broker/topics.ts';
 import { duplicateAlertId } from '../forecast/alerts.ts';
 import { DEFAULT_SPIKE_THRESHOLD_RH, DEFAULT_STALE_AFTER_MS, DEFAULT_STUCK_WINDOW_MS } from '../quality.ts';
@@ -23,6 +24,8 @@ const mqttUser = mqttAcl.extend({
   username: z.string().min(1).max(64),
   passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'a hash scrypt$N$r$p$salt$hash printed by "tsx gateway/broker/hash-password.ts" (never a plain password)'),
 });
+/** A field of a JSON payload: names of A-Z, a-z, 0-9, _ and -, joined by dots for nested objects. */
+const jsonPath = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a JSON field name, with dots for nested objects (AM2301.Humidity)');
 const sensorId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,32}$/, 'sensor ids are 1-32 characters of A-Z, a-z, 0-9, _ and -')
@@ -147,8 +150,33 @@ export const configSchema = z.strictObject({
         })
         .optional()
         .describe('Optional TLS listener on the same host.'),
+      sensorTopics: z
+        .array(
+          z.strictObject({
+            topic: z
+              .string()
+              .superRefine((t, ctx) => {
+                const problem = sensorTopicProblem(t);
+                if (problem) ctx.addIssue({ code: 'custom', message: `a sensor topic filter needs ${problem}` });
+              })
+              .describe('Topic filter with one + level, which is the sensor id: zigbee2mqtt/+ for Zigbee2MQTT, tele/+/SENSOR for Tasmota.'),
+            humidity: jsonPath.default('humidity').describe('Field of the JSON payload holding %RH; dots for nested objects (AM2301.Humidity). A message without it is skipped (counted no_humidity).'),
+            temperature: z.union([jsonPath, z.literal('')]).default('temperature').describe("Field holding °C, or '' for none."),
+          }),
+        )
+        .max(16)
+        .default([])
+        .describe('Sensors that publish JSON on their own topics on this broker (Zigbee2MQTT, Tasmota, ESPHome): each message with the humidity field is a reading of the sensor the + level names; other fields are ignored (docs/mqtt.md). Give the publishing client a user with publish rights on those topics.'),
     })
     .prefault({})
+    .superRefine((m, ctx) => {
+      const own = new Set([m.topicPrefix.split('/')[0], m.discovery.prefix.split('/')[0]]);
+      m.sensorTopics.forEach((s, i) => {
+        const first = s.topic.split('/')[0] ?? '';
+        if (own.has(first)) ctx.addIssue({ code: 'custom', path: ['sensorTopics', i, 'topic'], message: `"${first}/..." is the gateway's own topic tree (topicPrefix or discovery.prefix); use <prefix>/ingest/<sensor> for hygrocast's own payload` });
+        if (m.sensorTopics.findIndex((o) => o.topic === s.topic) !== i) ctx.addIssue({ code: 'custom', path: ['sensorTopics', i, 'topic'], message: `"${s.topic}" is listed twice` });
+      });
+    })
     .describe('The embedded MQTT broker.'),
   dashboard: z
     .strictObject({
