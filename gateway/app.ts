@@ -311,7 +311,9 @@ export class Gateway {
 
   private wirePublisher(publisher: MqttPublisher): void {
     const onError = (err: unknown): void => this.log.error({ component: 'broker', err }, 'publish failed');
-    this.bus.on('reading', (r) => publisher.publishReading(r).catch(onError));
+    // With its source, so a sensor's first reading also publishes its link topic (the source's
+    // link state was announced before the sensor was known).
+    this.bus.on('reading', (r) => publisher.publishReading(r, this.pipeline?.sourceOf(r.sensorId) ?? undefined).catch(onError));
     this.bus.on('forecast', (f) => publisher.publishForecast(f).catch(onError));
     // A refusal replaces the retained forecast with available: false and the reason.
     this.bus.on('noForecast', (info) => publisher.publishNoForecast(info).catch(onError));

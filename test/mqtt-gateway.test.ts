@@ -66,6 +66,13 @@ describe.skipIf(pub === null)('gateway MQTT surface', () => {
     await anonymous.subscribeAsync('homeassistant/#');
     const wanted = ['attic', 'sim-1'].map((id) => `homeassistant/sensor/hygrocast_hygrocast/${id}_humidity/config`);
     await expect.poll(() => wanted.filter((t) => configs.has(t)), { timeout: 10_000 }).toEqual(wanted);
+    // The HA link entity of each sensor has a state: its source's link, retained from its first reading on.
+    const links = new Map<string, string>();
+    user.on('message', (t, p) => t.endsWith('/link') && links.set(t, p.toString()));
+    await user.subscribeAsync('hygrocast/+/link');
+    await expect.poll(() => links.size, { timeout: 10_000 }).toBe(2);
+    expect(JSON.parse(links.get('hygrocast/sim-1/link')!)).toMatchObject({ state: 'up', source: 'sim:sim-1' });
+    expect(JSON.parse(links.get('hygrocast/attic/link')!)).toMatchObject({ state: 'up', source: 'mqtt:ingest' });
 
     // Anonymous clients are read-only: a publish to ingest disconnects them and stores nothing.
     const closed = new Promise<void>((resolve) => anonymous.once('close', () => resolve()));
@@ -102,6 +109,9 @@ describe.skipIf(pub === null)('gateway MQTT surface', () => {
     await expect.poll(() => seen.get('hygrocast/0x00158d0001a2b3c4'), { timeout: 10_000 }).toBeDefined();
     expect(JSON.parse(seen.get('hygrocast/0x00158d0001a2b3c4')!)).toMatchObject({ humidity: 61.2, temperature: 21.5, quality: [] });
     await expect.poll(() => seen.has('homeassistant/sensor/hygrocast_hygrocast/0x00158d0001a2b3c4_humidity/config'), { timeout: 10_000 }).toBe(true);
+    // Its link is the gateway's subscription to the pattern (up while it listens), not the radio's.
+    await expect.poll(() => seen.get('hygrocast/0x00158d0001a2b3c4/link'), { timeout: 10_000 }).toBeDefined();
+    expect(JSON.parse(seen.get('hygrocast/0x00158d0001a2b3c4/link')!)).toMatchObject({ state: 'up', source: 'mqtt:zigbee2mqtt/+', detail: 'subscribed to zigbee2mqtt/+' });
     expect([...seen.keys()].some((t) => t.includes('lamp'))).toBe(false);
   }, 40_000);
 
