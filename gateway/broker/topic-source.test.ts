@@ -62,6 +62,17 @@ describe('MqttTopicSource', () => {
     expect(readings[0]).toMatchObject({ sensorId: 'cellar', rh: 71.4, tempC: null });
   });
 
+  it("reads a bare number per topic (ESPHome's state topics) with an empty humidity path", async () => {
+    const { readings, source, send } = await setup({ topic: 'esphome/+/sensor/humidity/state', humidity: '', temperature: '' });
+    await send([
+      ['esphome/cellar-node/sensor/humidity/state', '71.4'],
+      ['esphome/cellar-node/sensor/humidity/state', 'nan'],
+    ]);
+    await expect.poll(() => readings.length).toBe(1);
+    expect(readings[0]).toMatchObject({ sensorId: 'cellar-node', rh: 71.4, tempC: null });
+    await expect.poll(() => source.rejectedCounts()).toEqual({ not_json: 1 });
+  });
+
   it('rejects and counts what cannot be a reading, and never publishes under the foreign topics', async () => {
     const { source, readings, rejected, send } = await setup({ topic: 'zigbee2mqtt/+', maxPayloadBytes: 128 });
     const seen: string[] = [];

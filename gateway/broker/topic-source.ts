@@ -18,7 +18,11 @@ export interface MqttTopicSourceOptions {
    * `tele/+/SENSOR`); no `#`. Config `mqtt.sensorTopics[].topic`.
    */
   topic: string;
-  /** Path of the %RH number in the JSON payload, dot-separated for nested objects (`AM2301.Humidity`). */
+  /**
+   * Path of the %RH number in the JSON payload, dot-separated for nested objects
+   * (`AM2301.Humidity`), or '' when the payload is the bare number (ESPHome's `.../state`
+   * topics, Zigbee2MQTT's attribute output).
+   */
   humidity: string;
   /** Path of the °C number, or '' for none. A value that is absent or not a temperature leaves the reading's temperature empty. */
   temperature: string;
@@ -31,7 +35,8 @@ export interface MqttTopicSourceOptions {
 /**
  * Readings from sensors that publish JSON on their own topics on the embedded broker, as
  * Zigbee2MQTT (`zigbee2mqtt/<device>` `{"humidity":61.2,"temperature":21.5,"battery":100,...}`),
- * Tasmota (`tele/<device>/SENSOR` `{"AM2301":{"Humidity":..}}`) or ESPHome do. The `+` level of
+ * Tasmota (`tele/<device>/SENSOR` `{"AM2301":{"Humidity":..}}`) do, or a bare number per topic as
+ * ESPHome (`esphome/<node>/sensor/humidity/state` `61.2`) does. The `+` level of
  * the topic is the sensor id; fields other than the configured ones are ignored (these payloads
  * carry battery, link quality and more). Time is the time of reception, seq a per-sensor counter.
  * Nothing is ever published under the foreign topics: rejections are counted by reason and
@@ -49,7 +54,7 @@ export class MqttTopicSource extends InProcessMqttSource {
     super(aedes, options.topic, options);
     this.name = `mqtt:${options.topic}`;
     this.sensorLevel = options.topic.split('/').indexOf('+');
-    this.humidityPath = options.humidity.split('.');
+    this.humidityPath = options.humidity === '' ? [] : options.humidity.split('.');
     this.temperaturePath = options.temperature === '' ? null : options.temperature.split('.');
   }
 

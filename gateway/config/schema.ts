@@ -160,7 +160,10 @@ export const configSchema = z.strictObject({
                 if (problem) ctx.addIssue({ code: 'custom', message: `a sensor topic filter needs ${problem}` });
               })
               .describe('Topic filter with one + level, which is the sensor id: zigbee2mqtt/+ for Zigbee2MQTT, tele/+/SENSOR for Tasmota.'),
-            humidity: jsonPath.default('humidity').describe('Field of the JSON payload holding %RH; dots for nested objects (AM2301.Humidity). A message without it is skipped (counted no_humidity).'),
+            humidity: z
+              .union([jsonPath, z.literal('')])
+              .default('humidity')
+              .describe("Field of the JSON payload holding %RH; dots for nested objects (AM2301.Humidity); '' when the payload is the bare number (ESPHome's <topic_prefix>/sensor/<name>/state). A message without it is skipped (counted no_humidity)."),
             temperature: z.union([jsonPath, z.literal('')]).default('temperature').describe("Field holding °C, or '' for none."),
           }),
         )
