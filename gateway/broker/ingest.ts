@@ -40,6 +40,9 @@ export interface MqttIngestOptions {
 
 export const INGEST_DEFAULTS = { maxPayloadBytes: 1024, maxCountedSensors: 1024 } as const;
 
+/** Starts of InProcessMqttSource in this process, for distinct boot ids. */
+let nextStart = 0;
+
 /** What a subclass hands InProcessMqttSource.reading() for one payload. */
 export interface PayloadReading {
   humidity: number;
@@ -90,7 +93,9 @@ export abstract class InProcessMqttSource extends EventEmitter<SourceEvents> imp
     if (this.running) return;
     this.running = true;
     this.startedMono = this.clock.monotonic();
-    this.bootId = `mqtt-${this.clock.now().toString(36)}`;
+    // Unique per source and start, so two sources that both name a sensor (two topic patterns,
+    // or a pattern and the ingest topic) never number its readings into the same (boot, seq).
+    this.bootId = `mqtt-${this.clock.now().toString(36)}-${nextStart++}`;
     await new Promise<void>((resolve) => this.aedes.subscribe(this.filter, this.deliver, resolve));
     this.emit('link', 'up', `subscribed to ${this.filter}`);
   }

@@ -96,6 +96,22 @@ describe('MqttTopicSource', () => {
     expect(seen.every((t) => t.startsWith('zigbee2mqtt/'))).toBe(true);
   });
 
+  it('numbers readings under its own boot id, so two patterns naming one sensor never collide', async () => {
+    const a = await setup({ topic: 'zigbee2mqtt/+' });
+    const b = new MqttTopicSource(broker!.aedes, { topic: 'tele/+/SENSOR', humidity: 'AM2301.Humidity', temperature: '', clock: a.clock });
+    const fromB: Reading[] = [];
+    b.on('reading', (r) => fromB.push(r));
+    await b.start();
+    await a.send([
+      ['zigbee2mqtt/cellar', '{"humidity":70}'],
+      ['tele/cellar/SENSOR', '{"AM2301":{"Humidity":71}}'],
+    ]);
+    await expect.poll(() => a.readings.length + fromB.length).toBe(2);
+    expect([a.readings[0]!.seq, fromB[0]!.seq]).toEqual([0, 0]);
+    expect(a.readings[0]!.bootId).not.toBe(fromB[0]!.bootId);
+    await b.stop();
+  });
+
   it('takes only filters with one + level for the sensor and a plain first level', () => {
     expect(sensorTopicProblem('zigbee2mqtt/+')).toBeNull();
     expect(sensorTopicProblem('tele/+/SENSOR')).toBeNull();
