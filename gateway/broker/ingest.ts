@@ -114,6 +114,25 @@ export abstract class InProcessMqttSource extends EventEmitter<SourceEvents> imp
   /** One message on the filter, while running. */
   protected abstract handle(topic: string, payload: Buffer): void;
 
+  /**
+   * The checks every payload passes first: its size, the sensor id its topic gives, and JSON.
+   * Returns the parsed JSON, or why the message is refused (`text` is empty for an unread payload).
+   */
+  protected decode(sensorId: string, payload: Buffer): { json: unknown; text: string } | { reason: 'too_large' | 'invalid_sensor_id' | 'not_json'; message: string; text: string } {
+    if (payload.length > this.maxPayloadBytes) return { reason: 'too_large', message: `payload is ${payload.length} bytes, more than the limit of ${this.maxPayloadBytes}`, text: '' };
+    const text = payload.toString('utf8');
+    try {
+      checkSensorId(sensorId);
+    } catch (err) {
+      return { reason: 'invalid_sensor_id', message: (err as Error).message, text };
+    }
+    try {
+      return { json: JSON.parse(text) as unknown, text };
+    } catch (err) {
+      return { reason: 'not_json', message: `payload is not JSON: ${(err as Error).message}`, text };
+    }
+  }
+
   protected count(reason: string): void {
     this.counts[reason] = (this.counts[reason] ?? 0) + 1;
   }
@@ -156,19 +175,9 @@ export class MqttIngestSource extends InProcessMqttSource {
 
   protected handle(topic: string, payload: Buffer): void {
     const sensorId = topic.slice(topic.lastIndexOf('/') + 1);
-    const text = payload.length > this.maxPayloadBytes ? '' : payload.toString('utf8');
-    if (payload.length > this.maxPayloadBytes) return this.reject(sensorId, 'too_large', `payload is ${payload.length} bytes, more than the limit of ${this.maxPayloadBytes}`, '');
-    try {
-      checkSensorId(sensorId);
-    } catch (err) {
-      return this.reject(sensorId, 'invalid_sensor_id', (err as Error).message, text);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      return this.reject(sensorId, 'not_json', `payload is not JSON: ${(err as Error).message}`, text);
-    }
+    const decoded = this.decode(sensorId, payload);
+    if ('reason' in decoded) return this.reject(sensorId, decoded.reason, decoded.message, decoded.text);
+    const { json, text } = decoded;
     const parsed = IngestPayload.safeParse(json);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');

@@ -2,7 +2,6 @@ import type { Aedes } from 'aedes';
 import { RH_MAX, RH_MIN, TEMP_MAX_C, TEMP_MIN_C } from '../../firmware-bridge/messages.ts';
 import type { Clock } from '../clock.ts';
 import { InProcessMqttSource } from './ingest.ts';
-import { checkSensorId } from './topics.ts';
 
 /**
  * Why a message on a sensor topic gave no reading, counted per reason (rejectedCounts()).
@@ -59,20 +58,10 @@ export class MqttTopicSource extends InProcessMqttSource {
   }
 
   protected handle(topic: string, payload: Buffer): void {
-    if (payload.length > this.maxPayloadBytes) return this.reject('too_large', '');
-    const text = payload.toString('utf8');
     const sensorId = topic.split('/')[this.sensorLevel] ?? '';
-    try {
-      checkSensorId(sensorId);
-    } catch {
-      return this.reject('invalid_sensor_id', `${topic}: ${text}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return this.reject('not_json', text);
-    }
+    const decoded = this.decode(sensorId, payload);
+    if ('reason' in decoded) return this.reject(decoded.reason, decoded.reason === 'invalid_sensor_id' ? `${topic}: ${decoded.text}` : decoded.text);
+    const { json, text } = decoded;
     const rh = valueAt(json, this.humidityPath);
     if (rh === undefined || rh === null) {
       this.count('no_humidity');
