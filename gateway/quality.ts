@@ -4,13 +4,6 @@ import { setMostRecent } from './recent-map.ts';
 import type { Clock } from './clock.ts';
 import type { QualityFlag, Reading } from './types.ts';
 
-/**
- * Physical ranges: the wire protocol's (firmware-bridge/messages.ts), so a serial reading never
- * gets this flag; readings from MQTT sensors and the simulator can.
- */
-const RH_RANGE = { min: RH_MIN, max: RH_MAX } as const;
-const TEMP_RANGE_C = { min: TEMP_MIN_C, max: TEMP_MAX_C } as const;
-
 export interface QualityOptions {
   /**
    * A reading is `stuck` when its RH equals, exactly, every RH of the same sensor for longer than
@@ -106,9 +99,13 @@ export class QualityChecker {
   }
 }
 
+/**
+ * Outside the physical ranges: the wire protocol's (firmware-bridge/messages.ts), so a serial
+ * reading never gets this flag; readings from MQTT sensors and the simulator can.
+ */
 function outOfRange(r: Reading): boolean {
-  if (r.rh !== null && !(r.rh >= RH_RANGE.min && r.rh <= RH_RANGE.max)) return true;
-  return r.tempC !== null && !(r.tempC >= TEMP_RANGE_C.min && r.tempC <= TEMP_RANGE_C.max);
+  if (r.rh !== null && !(r.rh >= RH_MIN && r.rh <= RH_MAX)) return true;
+  return r.tempC !== null && !(r.tempC >= TEMP_MIN_C && r.tempC <= TEMP_MAX_C);
 }
 
 function positive(name: string, value: number): number {
