@@ -112,7 +112,7 @@ export class OnnxForecaster implements Forecaster {
       baseRh: window.values[window.values.length - 1],
       modelVersion: this.contract.modelVersion,
       intervalLevel: this.contract.intervalLevel,
-      points: warmingUp ? floorBand(points, this.warmUpHalfWidths, Math.max(window.padded, partial ? 1 : 0) / this.contract.windowSteps) : points,
+      points: warmingUp ? floorBand(points, this.warmUpHalfWidths, window.padded / this.contract.windowSteps) : points,
       warmingUp,
     };
   }
