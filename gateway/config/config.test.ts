@@ -120,6 +120,8 @@ describe('config', () => {
       expect.stringMatching(/^mqtt\.sensorTopics\.1\.topic: "homeassistant\/\.\.\." is the gateway's own topic tree/),
       expect.stringMatching(/^mqtt\.sensorTopics\.4\.topic: "tele\/\+" is listed twice/),
     ]);
+    const off = writeConfig('mqtt:\n  enabled: false\n  sensorTopics:\n    - topic: zigbee2mqtt/+\n');
+    expect(problemsOf(() => loadConfig({ file: off, env: {} }))).toEqual(['mqtt.sensorTopics: sensor topics are read from the embedded broker: they need mqtt.enabled']);
   });
 
   it('reports unreadable files and invalid YAML as config errors', () => {

@@ -173,6 +173,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .superRefine((m, ctx) => {
+      if (!m.enabled && m.sensorTopics.length > 0) ctx.addIssue({ code: 'custom', path: ['sensorTopics'], message: 'sensor topics are read from the embedded broker: they need mqtt.enabled' });
       const own = new Set([m.topicPrefix.split('/')[0], m.discovery.prefix.split('/')[0]]);
       m.sensorTopics.forEach((s, i) => {
         const first = s.topic.split('/')[0] ?? '';
