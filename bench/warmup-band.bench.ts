@@ -24,7 +24,7 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
 async function coverage(f: OnnxForecaster, t: number[], v: number[], keep: number): Promise<number> {
   let inside = 0;
   let n = 0;
-  const maxH = Math.max(...HORIZONS_S) / 600;
+  const maxH = (Math.max(...HORIZONS_S) * 1000) / STEP_MS;
   for (let a = keep; a + maxH < v.length; a += EVERY) {
     const hist: HistoryPoint[] = [];
     for (let i = a - keep + 1; i <= a; i++) hist.push({ tMs: t[i]!, rh: v[i]! });
@@ -33,7 +33,7 @@ async function coverage(f: OnnxForecaster, t: number[], v: number[], keep: numbe
     if (!('points' in r)) throw new Error(`window at ${new Date(t[a]!).toISOString()} refused: ${r.reason} ${r.detail}`);
     for (const p of r.points) {
       if (!HORIZONS_S.includes(p.horizonS)) continue;
-      const truth = v[a + p.horizonS / 600]!;
+      const truth = v[a + (p.horizonS * 1000) / STEP_MS]!;
       inside += truth >= p.lower && truth <= p.upper ? 1 : 0;
       n++;
     }

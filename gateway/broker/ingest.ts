@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import { z } from 'zod';
+import { RH_MAX, RH_MIN, TEMP_MAX_C, TEMP_MIN_C } from '../../firmware-bridge/messages.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ReadingSource, SourceEvents } from '../sources/source.ts';
 import type { Reading } from '../types.ts';
@@ -13,9 +14,9 @@ import { checkSensorId, topicsFor, type Topics } from './topics.ts';
  */
 export const IngestPayload = z.strictObject({
   /** Relative humidity, %RH. */
-  humidity: z.number().min(0).max(100),
+  humidity: z.number().min(RH_MIN).max(RH_MAX),
   /** Temperature, °C. */
-  temperature: z.number().min(-40).max(125).optional(),
+  temperature: z.number().min(TEMP_MIN_C).max(TEMP_MAX_C).optional(),
   /** Measurement time, ISO 8601 with a zone (Z or ±hh:mm); default: time of reception. */
   time: z.iso.datetime({ offset: true }).optional(),
   /** Per-boot sequence number; default: a per-sensor counter kept by the gateway. */

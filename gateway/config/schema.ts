@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RH_MAX, RH_MIN } from '../../firmware-bridge/messages.ts';
 import { DEFAULT_BAND_MAX_SCALE, DEFAULT_BAND_RATE } from '../../models/band-calibration.ts';
 import { sensorTopicProblem } from '../broker/topic-source.ts';
 import { ALERT_ID, MAX_ALERT_RULES } from '../broker/topics.ts';
@@ -219,8 +220,8 @@ export const configSchema = z.strictObject({
                 .optional()
                 .describe('Names the alert: its MQTT topic <prefix>/<sensor>/alert/<id> and Home Assistant entity. Default <direction>-<threshold> (e.g. above-70, below-30_5); set it to keep the entity when the threshold changes. A rule with an id has one direction.'),
               sensor: z.string().min(1).default('*').describe('Sensor id the threshold applies to, or "*" for every sensor.'),
-              above: z.number().min(0).max(100).optional().describe('Alert when the forecast interval reaches this %RH or more.'),
-              below: z.number().min(0).max(100).optional().describe('Alert when the forecast interval reaches this %RH or less.'),
+              above: z.number().min(RH_MIN).max(RH_MAX).optional().describe('Alert when the forecast interval reaches this %RH or more.'),
+              below: z.number().min(RH_MIN).max(RH_MAX).optional().describe('Alert when the forecast interval reaches this %RH or less.'),
               hysteresisRh: z.number().min(0).max(50).default(2).describe('The alert clears once the interval is this many %RH back on the safe side.'),
             })
             .refine((a) => a.above !== undefined || a.below !== undefined, 'an alert needs "above" or "below" (or both)')
