@@ -113,6 +113,8 @@ describe('end to end on a real pseudo-terminal', () => {
       expect(byState.get(m.seq)?.humidity).toBe(m.rh);
       expect(byState.get(m.seq)?.temperature).toBe(m.tempC);
     }
+    // The plain topic is published right after the state in the same batch; mosquitto_sub may print it a moment later.
+    await waitFor(() => mqttLines.includes(`hygrocast/e2e-1/humidity ${String(sent.at(-1)?.rh)}`), 'the last humidity on its plain topic');
     expect(mqttLines).toContain(`hygrocast/e2e-1/humidity ${String(sent.at(-1)?.rh)}`);
     expect(mqttLines).toContain('hygrocast/bridge/state online');
     const forecastLine = mqttLines.find((l) => l.startsWith('hygrocast/e2e-1/forecast ')) ?? '';
