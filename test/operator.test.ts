@@ -57,6 +57,7 @@ describe('a running gateway seen by an operator', () => {
 
   beforeAll(async () => {
     gw = await startGatewayProcess({
+      gateway: { id: 'cellar-pi' },
       sources: [{ type: 'sim', sensors: ['sim-1', 'sim-2'], intervalMs: 200 }],
       store: { flushIntervalMs: 200 },
       // A threshold every forecast reaches, so the card shows an alert badge.
@@ -158,6 +159,9 @@ describe('a running gateway seen by an operator', () => {
     await page.waitForFunction(() => /^MQTT clients \d+ · store [\d,]+ readings, .* · evicted \d+ thinned, \d+ dropped/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 15_000 });
     // Model version with its stage (the file at forecast.modelPath: "local"), and the alert badge with its threshold.
     await expect(page.locator('#model').textContent()).resolves.toMatch(/^model \S+ · stage: local$/);
+    // The operator's name for this gateway, in the heading and the tab title.
+    await expect(page.locator('#gateway-name').textContent()).resolves.toBe('cellar-pi');
+    await expect(page.title()).resolves.toBe('cellar-pi · hygrocast');
     await page.locator('[data-sensor="sim-1"] .alert').waitFor({ state: 'visible', timeout: 15_000 });
     await expect(page.locator('[data-sensor="sim-1"] .alert').textContent()).resolves.toMatch(/^⚠ above 5 %RH (expected \d\d:\d\d|possible within .+)$/);
     await expect(page.locator('[data-sensor="sim-2"] .alert').isHidden()).resolves.toBe(true);

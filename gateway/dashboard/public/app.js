@@ -38,7 +38,11 @@ function cardFor(sensorId) {
 
 function renderFooter() {
   const g = state.gateway;
-  $('gateway-name').textContent = g ? g.id : '';
+  // The default id is the product's name, already in the heading: name the gateway only when the
+  // operator has named it, and in the tab title so that several gateways' tabs tell apart.
+  const named = g && g.id !== 'hygrocast' ? g.id : '';
+  $('gateway-name').textContent = named;
+  document.title = named ? `${named} · hygrocast` : 'hygrocast';
   $('model').textContent = modelText(g?.model ?? null);
   const fmt = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   $('sync').textContent = syncText(state.sync, fmt) ?? '';
