@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { buildRidgeModel } from '../models/ridge-onnx.ts';
 import { persistenceWeights, testContract } from '../models/test-fixtures.ts';
 import { hashToken } from './auth.ts';
 import { generateSigningKeys, manifestSignatureValid, privateKeyFromPem, publicKeyFromPem } from './manifest.ts';
-import { ModelRegistry } from './registry.ts';
+import { MAX_REGISTRY_ENTRIES, ModelRegistry, type RegistryEntry } from './registry.ts';
 import { buildCentralServer } from './server.ts';
 import { SqliteCentralStorage } from './storage/sqlite-storage.ts';
 
@@ -48,6 +49,57 @@ describe('model registry and model routes', () => {
     expect(() => reg.addCandidate(b.bytes, b.contract, {}, key, T0)).toThrow(/already/);
     expect(() => reg.promote('nope', T0)).toThrow(/no model nope/);
   });
+
+  it('keeps the production model when the size cap drops the oldest archived entries', () => {
+    const dir = tmp();
+    const reg = new ModelRegistry(dir);
+    const prod = model('prod-v1');
+    reg.addCandidate(prod.bytes, prod.contract, { mae_600: 0.5 }, key, T0);
+    reg.promote('prod-v1', T0 + 1);
+    // A registry at its cap whose oldest entry is the production model: the gate archived every later candidate.
+    const [entry] = reg.list() as [RegistryEntry];
+    const archived = Array.from({ length: MAX_REGISTRY_ENTRIES - 1 }, (_, i): RegistryEntry => ({ ...entry, version: `old-${i}`, stage: 'archived', history: [{ stage: 'archived', atMs: T0 + 2 + i }] }));
+    fs.writeFileSync(path.join(dir, 'registry.json'), JSON.stringify({ models: [entry, ...archived] }));
+    const next = model('next');
+    reg.addCandidate(next.bytes, next.contract, { mae_600: 0.6 }, key, T0 + 5000);
+    const after = reg.list();
+    expect(after).toHaveLength(MAX_REGISTRY_ENTRIES);
+    expect(reg.production()?.version).toBe('prod-v1');
+    expect(after.map((e) => e.version)).not.toContain('old-0');
+    expect(after.at(-1)?.version).toBe('next');
+  });
+
+  it('loses no entry when two processes write the registry at once', async () => {
+    const dir = tmp();
+    // Each child adds and archives 15 candidates through its own ModelRegistry, as the server's
+    // retraining and an operator's `central publish` would.
+    const script = `
+      import { generateSigningKeys, privateKeyFromPem } from './central/manifest.ts';
+      import { ModelRegistry } from './central/registry.ts';
+      import { encodeModel } from './models/onnx-file.ts';
+      import { buildRidgeModel } from './models/ridge-onnx.ts';
+      import { persistenceWeights, testContract } from './models/test-fixtures.ts';
+      const key = privateKeyFromPem(generateSigningKeys().privateKeyPem);
+      const reg = new ModelRegistry(process.argv[1]);
+      for (let i = 0; i < 15; i++) {
+        const contract = testContract({ modelVersion: process.argv[2] + '-' + i });
+        reg.addCandidate(encodeModel(buildRidgeModel(persistenceWeights(contract.windowSteps, contract.horizonsS.length), contract)), contract, {}, key, i);
+        reg.archive(contract.modelVersion, i);
+      }`;
+    const run = (name: string) =>
+      new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir, name], { cwd: path.resolve(import.meta.dirname, '..') });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', () => resolve(err));
+      });
+    const errors = await Promise.all([run('a'), run('b')]);
+    expect(errors).toEqual(['', '']);
+    const versions = new ModelRegistry(dir).list().map((e) => e.version);
+    expect(versions).toHaveLength(30);
+    expect(versions.filter((v) => v.startsWith('a-'))).toHaveLength(15);
+    expect(fs.existsSync(path.join(dir, 'registry.lock'))).toBe(false);
+  }, 60_000);
 
   it('serves the manifest and artifact with ETags and answers 304 to a matching If-None-Match', async () => {
     const dir = tmp();

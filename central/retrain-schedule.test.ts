@@ -4,6 +4,9 @@ import type { ModelRegistry } from './registry.ts';
 import { scheduleRetraining } from './retrain-schedule.ts';
 import type { CentralStorage } from './storage/storage.ts';
 
+/** A registry whose retraining lock is always free (these passes never reach the registry otherwise). */
+const registry = { retrainLock: () => ({ release: () => undefined }) } as unknown as ModelRegistry;
+
 describe('scheduleRetraining', () => {
   it('runs a pass every interval on the injected clock and stops cleanly', async () => {
     const clock = new ManualClock();
@@ -11,7 +14,7 @@ describe('scheduleRetraining', () => {
     // A storage with no sensors: each pass is cheap and yields no runs.
     const storage = { sensors: () => Promise.resolve((passes++, [])) } as unknown as CentralStorage;
     const done: number[] = [];
-    const s = scheduleRetraining({ storage, registry: {} as ModelRegistry, signingKey: null as never, clock, runsFile: '/nonexistent/runs.jsonl' }, 3_600_000, clock, (runs) => done.push(runs.length), (err) => {
+    const s = scheduleRetraining({ storage, registry, signingKey: null as never, clock, runsFile: '/nonexistent/runs.jsonl' }, 3_600_000, clock, (runs) => done.push(runs.length), (err) => {
       throw err;
     });
     clock.advance(3_599_999);
@@ -37,7 +40,7 @@ describe('scheduleRetraining', () => {
       readings: () => Promise.resolve((readingsRead++, [])),
     } as unknown as CentralStorage;
     const done: number[] = [];
-    const s = scheduleRetraining({ storage, registry: {} as ModelRegistry, signingKey: null as never, clock, runsFile: '/nonexistent/runs.jsonl' }, 1000, clock, (runs) => done.push(runs.length), (err) => {
+    const s = scheduleRetraining({ storage, registry, signingKey: null as never, clock, runsFile: '/nonexistent/runs.jsonl' }, 1000, clock, (runs) => done.push(runs.length), (err) => {
       throw err;
     });
     clock.advance(1000);

@@ -8,6 +8,7 @@ import { FAULTY_FLAGS } from '../models/resample.ts';
 import { NaiveClock } from '../models/time-zone.ts';
 import type { TrainOptions } from '../models/train.ts';
 import type { NeuralOptions } from '../models/train-neural.ts';
+import { CentralError } from './errors.ts';
 import type { ModelRegistry } from './registry.ts';
 import { runRetrainJob } from './retrain-job.ts';
 import type { CandidateKind } from './retrain-job.ts';
@@ -71,15 +72,23 @@ export interface RunRecord {
  * beats production's by `promotionMargin`. Every run, failed ones included, is appended to runsFile.
  */
 export async function retrainAll(o: RetrainOptions): Promise<RunRecord[]> {
-  const runs: RunRecord[] = [];
-  for (const { gatewayId, sensorId } of await o.storage.sensors()) {
-    if (o.signal?.aborted) break;
-    const run = await retrainOne(o, gatewayId, sensorId);
-    fs.mkdirSync(path.dirname(o.runsFile), { recursive: true });
-    fs.appendFileSync(o.runsFile, `${JSON.stringify(run)}\n`);
-    runs.push(run);
+  // One pass at a time across processes: the server's schedule and `central retrain` would
+  // otherwise compare candidates with a production model the other is replacing.
+  const lock = o.registry.retrainLock();
+  if (!('release' in lock)) throw new CentralError('CENTRAL_RETRAIN_RUNNING', `a retraining pass is already running (process ${lock.heldBy}); try again when it has finished`);
+  try {
+    const runs: RunRecord[] = [];
+    for (const { gatewayId, sensorId } of await o.storage.sensors()) {
+      if (o.signal?.aborted) break;
+      const run = await retrainOne(o, gatewayId, sensorId);
+      fs.mkdirSync(path.dirname(o.runsFile), { recursive: true });
+      fs.appendFileSync(o.runsFile, `${JSON.stringify(run)}\n`);
+      runs.push(run);
+    }
+    return runs;
+  } finally {
+    lock.release();
   }
-  return runs;
 }
 
 async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string): Promise<RunRecord> {
@@ -116,7 +125,10 @@ async function retrainOne(o: RetrainOptions, gatewayId: string, sensorId: string
     run.params = { kind, stepS: c.stepS, windowSteps: c.windowSteps, horizonsS: c.horizonsS, holdoutFraction, promotionMargin };
     run.candidate = { version, holdoutMae: job.candidate.holdoutMae, meanMae: job.candidate.meanMae };
     run.production = job.production;
-    const better = prod === null || (run.production !== null && run.candidate.meanMae < run.production.meanMae * (1 - promotionMargin));
+    // An operator's `publish --promote` during the run replaces the model the candidate was compared with.
+    const now = o.registry.production()?.version ?? null;
+    if (now !== (prod?.version ?? null)) run.error = `production changed to ${now ?? 'none'} during the run; the candidate was compared with ${prod?.version ?? 'none'} and is archived`;
+    const better = run.error === undefined && (prod === null || (run.production !== null && run.candidate.meanMae < run.production.meanMae * (1 - promotionMargin)));
     const metrics = Object.fromEntries(Object.entries(run.candidate.holdoutMae).map(([h, v]) => [`mae_${h}`, v]));
     o.registry.addCandidate(job.candidate.bytes, c, metrics, o.signingKey, atMs);
     if (better) o.registry.promote(version, atMs);

@@ -140,8 +140,9 @@ export class PgCentralStorage implements CentralStorage {
 
   async readings(gatewayId: string, sensorId: string, fromMs: number, toMs: number, limit: number): Promise<CentralReading[]> {
     const res = await this.open().query(
-      `SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
-       WHERE gateway_id = $1 AND sensor_id = $2 AND wall_ms >= $3 AND wall_ms < $4 ORDER BY wall_ms, boot_id, seq LIMIT $5`,
+      `SELECT * FROM (SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
+       WHERE gateway_id = $1 AND sensor_id = $2 AND wall_ms >= $3 AND wall_ms < $4 ORDER BY wall_ms DESC, boot_id DESC, seq DESC LIMIT $5) newest
+       ORDER BY wall_ms, boot_id, seq`,
       [gatewayId, sensorId, fromMs, toMs, limit],
     );
     return res.rows.map(fromRow);

@@ -80,8 +80,9 @@ function prepareStatements(db: Database.Database) {
     countAll: db.prepare<[], number>('SELECT count(*) FROM readings').pluck(),
     countGateway: db.prepare<[string], number>('SELECT count(*) FROM readings WHERE gateway_id = ?').pluck(),
     readings: db.prepare<[string, string, number, number, number], ReadingRow>(
-      `SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
-       WHERE gateway_id = ? AND sensor_id = ? AND wall_ms >= ? AND wall_ms < ? ORDER BY wall_ms, boot_id, seq LIMIT ?`,
+      `SELECT * FROM (SELECT gateway_id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings
+       WHERE gateway_id = ? AND sensor_id = ? AND wall_ms >= ? AND wall_ms < ? ORDER BY wall_ms DESC, boot_id DESC, seq DESC LIMIT ?)
+       ORDER BY wall_ms, boot_id, seq`,
     ),
     sensors: db.prepare<[], { gateway_id: string; sensor_id: string }>('SELECT DISTINCT gateway_id, sensor_id FROM readings ORDER BY 1, 2'),
     addReport: db.prepare<ReportParams>(`INSERT INTO reports (${REPORT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),

@@ -75,11 +75,12 @@ export function runCentralStorageContract(name: string, make: CentralStorageFact
       expect(await s.readings('gw1', 's1', 0, Number.MAX_SAFE_INTEGER, 10)).toEqual([{ ...r, gatewayId: 'gw1' }]);
     });
 
-    it('readings() filters by time range and limit, oldest first', async () => {
+    it('readings() filters by time range and keeps the newest `limit`, returned oldest first', async () => {
       const s = await open();
       await s.ingest('gw1', [5, 3, 1, 4, 2].map((i) => centralReading(i)), T0);
       const rows = await s.readings('gw1', 's1', T0 + 2000, T0 + 5000, 2);
-      expect(rows.map((r) => r.seq)).toEqual([2, 3]);
+      expect(rows.map((r) => r.seq)).toEqual([3, 4]);
+      expect((await s.readings('gw1', 's1', T0 + 2000, T0 + 5000, 10)).map((r) => r.seq)).toEqual([2, 3, 4]);
     });
 
     it('registers gateways with token hashes and refuses a taken id', async () => {

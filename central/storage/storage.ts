@@ -90,7 +90,10 @@ export interface CentralStorage {
   ingest(gatewayId: string, readings: readonly Reading[], atMs: number): Promise<IngestResult>;
   /** Number of readings kept, of one gateway or of all. */
   countReadings(gatewayId?: string): Promise<number>;
-  /** Readings of one sensor with wallTimeMs in [fromMs, toMs), oldest first, at most `limit`. */
+  /**
+   * Readings of one sensor with wallTimeMs in [fromMs, toMs): the newest `limit` of them (a model is
+   * retrained on the sensor's recent past), returned oldest first.
+   */
   readings(gatewayId: string, sensorId: string, fromMs: number, toMs: number, limit: number): Promise<CentralReading[]>;
   /** Every (gateway, sensor) with at least one reading. */
   sensors(): Promise<Array<{ gatewayId: string; sensorId: string }>>;
