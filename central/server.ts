@@ -131,6 +131,17 @@ function validationMessage(err: Error & { validation?: unknown; validationContex
 }
 
 /**
+ * `{ reading: i }` when the body's only fault is in readings[i] of an ingest batch: the gateway then
+ * sends the rest and sets that one reading aside instead of re-sending a batch refused for good.
+ */
+function refusedReading(err: Error & { validation?: unknown; validationContext?: string }): { reading?: number } {
+  if (err.validationContext !== 'body' || !Array.isArray(err.validation)) return {};
+  const indexes = new Set((err.validation as Array<{ instancePath: string }>).map((e) => /^\/readings\/(\d+)(\/|$)/.exec(e.instancePath)?.[1] ?? 'other'));
+  const [only] = indexes;
+  return indexes.size === 1 && only !== undefined && only !== 'other' ? { reading: Number(only) } : {};
+}
+
+/**
  * The central server's HTTP API (docs in central/README.md). Every error answer is
  * `{ code, message }` with a code to branch on; storage failures are 503 so a gateway retries.
  */
@@ -142,7 +153,7 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
   registerGzipJson(app, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, _req, reply) => {
-    if (err.validation) return reply.code(400).send({ code: 'CENTRAL_INVALID_REQUEST', message: validationMessage(err) });
+    if (err.validation) return reply.code(400).send({ code: 'CENTRAL_INVALID_REQUEST', message: validationMessage(err), ...refusedReading(err) });
     const status = err.statusCode ?? (errorCodeOf(err) === 'CENTRAL_GATEWAY_EXISTS' ? 409 : 503);
     const code = errorCodeOf(err) ?? 'CENTRAL_STORAGE_FAILED';
     return reply.code(status).send({ code, message: err.message });

@@ -155,7 +155,9 @@ export class Gateway {
       flushFailures.reset();
       this.log.info({ component: 'store', failedTicks }, 'flush recovered; buffered readings written');
     });
-    this.sync = startSync(config.sync, store, this.bus, deps.clock);
+    this.sync = startSync(config.sync, store, this.bus, deps.clock, (r, reason) =>
+      this.log.error({ component: 'sync', sensor: r.sensorId, bootId: r.bootId, seq: r.seq, wallTimeMs: r.wallTimeMs, reason }, 'central refused a reading; it is set aside (kept here, not sent again)'),
+    );
     // The forecast log opens later (startForecasting), so it is read through this.scoring at each report.
     this.accuracyReports = startAccuracyReports({ sync: config.sync, source: { accuracy: () => this.scoring?.log.accuracy() ?? [] }, clock: deps.clock, logger: this.log.child({ component: 'sync' }) });
 

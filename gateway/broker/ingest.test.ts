@@ -58,14 +58,18 @@ describe('MqttIngestSource', () => {
     aedes.send('hygrocast/ingest/attic', '{"humidity": 50, "time": "yesterday"}');
     aedes.send('hygrocast/ingest/attic', JSON.stringify({ humidity: 50, boot_id: 'x'.repeat(80) }));
     aedes.send('hygrocast/ingest/bridge', '{"humidity": 50}');
+    // A device whose clock was never set, reporting in a zone east of UTC: before 1970, which no
+    // store or central server keeps.
+    aedes.send('hygrocast/ingest/attic', '{"humidity": 50, "time": "1970-01-01T00:00:05+01:00"}');
     expect(readings).toEqual([]);
-    expect(source.rejectedCounts()).toEqual({ not_json: 1, invalid_payload: 3, too_large: 1, invalid_sensor_id: 1 });
+    expect(source.rejectedCounts()).toEqual({ not_json: 1, invalid_payload: 4, too_large: 1, invalid_sensor_id: 1 });
     expect(aedes.published.every((m) => !m.retain)).toBe(true);
     const answers = aedes.published.map((m) => [m.topic, (JSON.parse(m.payload) as { reason: string; message: string })] as const);
     expect(answers[1]![1].message).toMatch(/humdity/);
     expect(answers[2]![1].message).toMatch(/^humidity:/);
     expect(answers[3]![1].message).toMatch(/^time:/);
     expect(answers[5]![0]).toBe('hygrocast/ingest/bridge/error');
+    expect(answers[6]![1].message).toBe('time: must be 1970-01-01T00:00:00Z or later');
   });
 
   it('stops listening on stop()', async () => {

@@ -18,7 +18,10 @@ export const IngestPayload = z.strictObject({
   /** Temperature, °C. */
   temperature: z.number().min(TEMP_MIN_C).max(TEMP_MAX_C).optional(),
   /** Measurement time, ISO 8601 with a zone (Z or ±hh:mm); default: time of reception. */
-  time: z.iso.datetime({ offset: true }).optional(),
+  time: z.iso
+    .datetime({ offset: true })
+    .refine((t) => Date.parse(t) >= 0, 'must be 1970-01-01T00:00:00Z or later')
+    .optional(),
   /** Per-boot sequence number; default: a per-sensor counter kept by the gateway. */
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** The sensor's boot id; default: one id per gateway run. */

@@ -8,7 +8,7 @@ import { encodeSyncStatus, SyncStatusPublisher, type SyncStatusPayload } from '.
 const T0 = Date.UTC(2026, 0, 1);
 
 function status(over: Partial<SyncStatus> = {}): SyncStatus {
-  return { state: 'backoff', backlog: 1200, oldestUnsyncedAgeMs: 93_400, lastSuccessMs: T0 - 60_000, consecutiveFailures: 3, lastErrorCode: 'SYNC_UNREACHABLE', syncedTotal: 500, ...over };
+  return { state: 'backoff', backlog: 1200, oldestUnsyncedAgeMs: 93_400, lastSuccessMs: T0 - 60_000, consecutiveFailures: 3, lastErrorCode: 'SYNC_UNREACHABLE', syncedTotal: 500, refusedTotal: 0, ...over };
 }
 
 describe('sync status on MQTT', () => {
@@ -21,6 +21,7 @@ describe('sync status on MQTT', () => {
       consecutive_failures: 3,
       last_error: 'SYNC_UNREACHABLE',
       synced_total: 500,
+      refused_total: 0,
       updated_at: '2026-01-01T00:00:00.000Z',
     });
     expect(JSON.parse(encodeSyncStatus(status({ oldestUnsyncedAgeMs: null, lastSuccessMs: null }), T0))).toMatchObject({ oldest_unsynced_age_s: null, last_success: null });

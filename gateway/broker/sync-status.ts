@@ -14,6 +14,8 @@ export interface SyncStatusPayload {
   /** Code of the last failure (SYNC_UNREACHABLE...), null once a batch succeeds. */
   last_error: string | null;
   synced_total: number;
+  /** Readings central refused one by one (a field it cannot take), set aside; each is in the log. */
+  refused_total: number;
   updated_at: string;
 }
 
@@ -26,6 +28,7 @@ export function encodeSyncStatus(s: SyncStatus, nowMs: number): string {
     consecutive_failures: s.consecutiveFailures,
     last_error: s.lastErrorCode,
     synced_total: s.syncedTotal,
+    refused_total: s.refusedTotal,
     updated_at: new Date(nowMs).toISOString(),
   };
   return JSON.stringify(payload);

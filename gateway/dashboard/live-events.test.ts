@@ -19,7 +19,7 @@ const alert = (sensor: string, state: 'on' | 'off'): SensorAlertPayload => ({
   hysteresis_rh: 2, model_version: 'm', forecast_base: 'b', since: 's',
 });
 const report = (sensor: string, mae: number): ForecastErrorReport => ({ sensor, window_s: 86_400, horizons: [{ horizon_s: 3600, mae, n: 1 }], updated_at: 'u' });
-const sync = (backlog: number): SyncStatus => ({ state: 'idle', backlog, oldestUnsyncedAgeMs: null, lastSuccessMs: T0, consecutiveFailures: 0, lastErrorCode: null, syncedTotal: 1 });
+const sync = (backlog: number): SyncStatus => ({ state: 'idle', backlog, oldestUnsyncedAgeMs: null, lastSuccessMs: T0, consecutiveFailures: 0, lastErrorCode: null, syncedTotal: 1, refusedTotal: 0 });
 
 /** Opens a client and collects its messages; `next(n)` waits until n messages arrived. */
 function collect(port: number): { ws: WebSocket; got: ServerMessage[]; next: (n: number) => Promise<void> } {

@@ -64,7 +64,7 @@ describe('errorText', () => {
 });
 
 describe('syncText and modelText', () => {
-  const sync: SyncStatus = { state: 'idle', backlog: 1234, oldestUnsyncedAgeMs: null, lastSuccessMs: Date.UTC(2026, 0, 1, 10, 31), consecutiveFailures: 0, lastErrorCode: null, syncedTotal: 9 };
+  const sync: SyncStatus = { state: 'idle', backlog: 1234, oldestUnsyncedAgeMs: null, lastSuccessMs: Date.UTC(2026, 0, 1, 10, 31), consecutiveFailures: 0, lastErrorCode: null, syncedTotal: 9, refusedTotal: 0 };
   it('shows the backlog, the last success and failures', () => {
     expect(syncText(sync, hhmm)).toBe('sync backlog 1,234 · last success 10:31');
     expect(syncText({ ...sync, lastSuccessMs: null, consecutiveFailures: 3, lastErrorCode: 'SYNC_UNREACHABLE' }, hhmm)).toBe(

@@ -225,6 +225,10 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
       expect(() => store.append(reading(1, { rh: Number.NaN }))).toThrow(/rh/);
       expect(() => store.append(reading(-1))).toThrow(expect.objectContaining({ code: 'STORE_INVALID_READING' }));
       expect(() => store.append(reading(1, { quality: ['bogus' as never] }))).toThrow(/quality/);
+      // What the central server's ingest refuses is refused here, where the error reaches its source.
+      expect(() => store.append(reading(1, { wallTimeMs: -1000 }))).toThrow(/^invalid reading: wallTimeMs must be an integer of ms since 1970/);
+      expect(() => store.append(reading(1, { wallTimeMs: 1.5 }))).toThrow(/wallTimeMs/);
+      expect(() => store.append(reading(1, { uptimeMs: 10.25 }))).toThrow(/uptimeMs/);
       expect(store.stats().pending).toBe(0);
     });
 

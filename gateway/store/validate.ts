@@ -21,8 +21,10 @@ export function validateReading(r: Reading): void {
     bad('bootId', `must be a string of 1-${MAX_BOOT_ID_LENGTH} characters`, r.bootId);
   }
   if (!Number.isSafeInteger(r.seq) || r.seq < 0) bad('seq', 'must be a non-negative integer', r.seq);
-  if (typeof r.uptimeMs !== 'number' || !Number.isFinite(r.uptimeMs) || r.uptimeMs < 0) bad('uptimeMs', 'must be a non-negative finite number', r.uptimeMs);
-  if (typeof r.wallTimeMs !== 'number' || !Number.isFinite(r.wallTimeMs)) bad('wallTimeMs', 'must be a finite number', r.wallTimeMs);
+  // The central server's ingest schema (central/server.ts) takes the same ranges: a reading stored
+  // here that it would refuse could only be set aside at sync.
+  if (!Number.isSafeInteger(r.uptimeMs) || r.uptimeMs < 0) bad('uptimeMs', 'must be a non-negative integer of ms', r.uptimeMs);
+  if (!Number.isSafeInteger(r.wallTimeMs) || r.wallTimeMs < 0) bad('wallTimeMs', 'must be an integer of ms since 1970-01-01T00:00:00Z, not before it', r.wallTimeMs);
   finiteOrNull('rh', r.rh);
   finiteOrNull('tempC', r.tempC);
   if (!Array.isArray(r.quality)) bad('quality', 'must be an array of quality flags', r.quality);

@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { StoredReading } from '../store/store.ts';
 import { syncErrorOf, type CentralRequest } from './http-failure.ts';
-import { SyncError, type SyncAck, type SyncMark, type SyncTransport } from './sync-types.ts';
+import { ReadingRefusedError, SyncError, type SyncAck, type SyncMark, type SyncTransport } from './sync-types.ts';
 
 const gzip = promisify(zlib.gzip);
 
@@ -48,7 +48,11 @@ export class HttpSyncTransport implements SyncTransport {
   async send(readings: readonly StoredReading[]): Promise<SyncAck> {
     const body = await gzip(Buffer.from(JSON.stringify({ readings: readings.map(wire) })));
     const { status, text } = await this.post('/v1/ingest', body);
-    if (status !== 200) throw syncErrorOf({ status, answer: text }, this.request);
+    if (status !== 200) {
+      const err = syncErrorOf({ status, answer: text }, this.request);
+      const index = status === 400 ? refusedIndex(text, readings.length) : null;
+      throw index === null ? err : new ReadingRefusedError(index, err.message);
+    }
     let marks: SyncMark[];
     try {
       marks = (JSON.parse(text) as { marks: SyncMark[] }).marks;
@@ -107,6 +111,16 @@ export class HttpSyncTransport implements SyncTransport {
       });
       req.end(body);
     });
+  }
+}
+
+/** The index of the one reading a 400 answer names (`{ reading: i }`, central/server.ts), or null. */
+function refusedIndex(answer: string, batchLength: number): number | null {
+  try {
+    const index = (JSON.parse(answer) as { reading?: unknown }).reading;
+    return Number.isInteger(index) && (index as number) >= 0 && (index as number) < batchLength ? (index as number) : null;
+  } catch {
+    return null;
   }
 }
 

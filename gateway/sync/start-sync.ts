@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { GatewayBus } from '../events.ts';
+import type { StoredReading } from '../store/store.ts';
 import { HttpSyncTransport } from './http-transport.ts';
 import type { UnsyncedSource } from './sync-types.ts';
 import { SyncUplink } from './uplink.ts';
@@ -9,7 +10,13 @@ import { SyncUplink } from './uplink.ts';
  * Builds and starts the uplink from `sync` config; its status goes on the bus as 'sync' events
  * (MQTT, metrics and the dashboard subscribe there). Returns null when sync is disabled.
  */
-export function startSync(config: Config['sync'], source: UnsyncedSource, bus: GatewayBus, clock: Clock): { stop(): Promise<void>; uplink: SyncUplink } | null {
+export function startSync(
+  config: Config['sync'],
+  source: UnsyncedSource,
+  bus: GatewayBus,
+  clock: Clock,
+  onRefused?: (reading: StoredReading, reason: string) => void,
+): { stop(): Promise<void>; uplink: SyncUplink } | null {
   if (!config.enabled) return null;
   const transport = new HttpSyncTransport({ url: config.url, token: config.token, requestTimeoutMs: config.requestTimeoutMs });
   const uplink = new SyncUplink({
@@ -23,6 +30,7 @@ export function startSync(config: Config['sync'], source: UnsyncedSource, bus: G
     probeIntervalMs: config.probeIntervalMs,
     maxBytesPerSecond: config.maxBytesPerSecond === 0 ? null : config.maxBytesPerSecond,
     onStatus: (status) => bus.emit('sync', status),
+    ...(onRefused ? { onRefused } : {}),
   });
   uplink.start();
   return {

@@ -38,6 +38,19 @@ export class SyncError extends CodedError<SyncErrorCode> {
   override readonly name = 'SyncError';
 }
 
+/**
+ * SYNC_REJECTED naming one reading of the batch (its index) as the reason: the server would store
+ * the others. The uplink sends the readings before it and sets it aside (SyncStatus.refusedTotal).
+ */
+export class ReadingRefusedError extends SyncError {
+  constructor(
+    readonly index: number,
+    message: string,
+  ) {
+    super('SYNC_REJECTED', message);
+  }
+}
+
 /** Carries one batch to the central server. send() rejects only with a SyncError. */
 export interface SyncTransport {
   send(readings: readonly StoredReading[]): Promise<SyncAck>;
@@ -59,4 +72,9 @@ export interface SyncStatus {
   lastErrorCode: SyncErrorCode | null;
   /** Readings confirmed since start. */
   syncedTotal: number;
+  /**
+   * Readings the server refused one by one since start (a field it cannot take): set aside, kept
+   * in the gateway's store but never sent again, each logged with the server's reason.
+   */
+  refusedTotal: number;
 }

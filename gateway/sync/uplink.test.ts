@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import type { StoredReading } from '../store/store.ts';
 import { backoffDelayMs, coveredUpToId } from './backoff.ts';
-import { SyncError, type SyncAck, type SyncMark, type SyncStatus, type SyncTransport, type UnsyncedSource } from './sync-types.ts';
-import { SyncUplink } from './uplink.ts';
+import { ReadingRefusedError, SyncError, type SyncAck, type SyncMark, type SyncStatus, type SyncTransport, type UnsyncedSource } from './sync-types.ts';
+import { MAX_REFUSED_IN_A_ROW, SyncUplink } from './uplink.ts';
 
 function reading(id: number, sensorId = 's1'): StoredReading {
   return { id, sensorId, bootId: 'b1', seq: id, uptimeMs: id, wallTimeMs: Date.UTC(2026, 0, 1) + id * 1000, rh: 50, tempC: 20, quality: [] };
@@ -38,10 +38,14 @@ class FakeServer implements SyncTransport {
   probes = 0;
   /** When set, the answer's marks are replaced (a misbehaving server). */
   marksOverride: SyncMark[] | null = null;
+  /** Readings the server refuses, naming the first one's index (central's schema answer). */
+  refuse: (r: StoredReading) => boolean = () => false;
   send(readings: readonly StoredReading[]): Promise<SyncAck> {
     this.sends++;
     if (!this.up) return Promise.reject(new SyncError('SYNC_UNREACHABLE', 'ECONNREFUSED'));
     if (this.failWith) return Promise.reject(this.failWith);
+    const bad = readings.findIndex((r) => this.refuse(r));
+    if (bad >= 0) return Promise.reject(new ReadingRefusedError(bad, `central refused the batch (400): body/readings/${bad}/wallTimeMs must be >= 0`));
     const marks = new Map<string, SyncMark>();
     for (const r of readings) {
       const key = `${r.sensorId}/${r.bootId}/${r.seq}`;
@@ -165,6 +169,38 @@ describe('SyncUplink', () => {
     uplink.start();
     await run(clock, 2500);
     expect(server.sends).toBe(3);
+    await uplink.stop();
+  });
+
+  it('sends the readings before one the server refuses, sets that one aside and goes on', async () => {
+    const refusedLog: Array<[number, string]> = [];
+    const { clock, source, server, uplink } = setup({ onRefused: (r, reason) => refusedLog.push([r.id, reason]) });
+    source.add(250);
+    server.refuse = (r) => r.id === 42 || r.id === 150;
+    uplink.start();
+    await run(clock, 200);
+    expect(source.rows.every((r) => r.synced)).toBe(true);
+    expect(server.stored.size).toBe(248);
+    expect([...server.stored.values()].every((n) => n === 1)).toBe(true);
+    expect(server.stored.has('s1/b1/42')).toBe(false);
+    expect(refusedLog.map(([id]) => id)).toEqual([42, 150]);
+    expect(refusedLog[0]?.[1]).toMatch(/wallTimeMs must be >= 0/);
+    expect(uplink.snapshot()).toMatchObject({ state: 'idle', backlog: 0, syncedTotal: 248, refusedTotal: 2, consecutiveFailures: 0 });
+    await uplink.stop();
+  });
+
+  it('stops setting readings aside and backs off when the server refuses reading after reading', async () => {
+    const { clock, source, server, uplink } = setup();
+    source.add(50);
+    server.refuse = () => true;
+    uplink.start();
+    await run(clock, 500);
+    expect(uplink.snapshot()).toMatchObject({ state: 'backoff', refusedTotal: MAX_REFUSED_IN_A_ROW, lastErrorCode: 'SYNC_REJECTED', syncedTotal: 0 });
+    expect(source.rows.filter((r) => r.synced)).toHaveLength(MAX_REFUSED_IN_A_ROW);
+    // Once the server takes readings again, the rest goes through and nothing more is set aside.
+    server.refuse = () => false;
+    await run(clock, 120_000, 100);
+    expect(uplink.snapshot()).toMatchObject({ refusedTotal: MAX_REFUSED_IN_A_ROW, syncedTotal: 50 - MAX_REFUSED_IN_A_ROW, backlog: 0 });
     await uplink.stop();
   });
 

@@ -1,6 +1,14 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import { backoffDelayMs, coveredUpToId } from './backoff.ts';
-import { SyncError, type SyncErrorCode, type SyncStatus, type SyncTransport, type UnsyncedSource } from './sync-types.ts';
+import type { StoredReading } from '../store/store.ts';
+import { ReadingRefusedError, SyncError, type SyncErrorCode, type SyncStatus, type SyncTransport, type UnsyncedSource } from './sync-types.ts';
+
+/**
+ * Readings set aside one after another, with no batch accepted in between, before the uplink stops
+ * setting them aside and backs off instead: a server that refuses every reading (a newer schema, a
+ * bug) must stall sync visibly, not have the gateway skip its whole store.
+ */
+export const MAX_REFUSED_IN_A_ROW = 10;
 
 export interface SyncUplinkOptions {
   source: UnsyncedSource;
@@ -29,6 +37,8 @@ export interface SyncUplinkOptions {
   statusIntervalMs?: number;
   /** Called with every status change (the composition root forwards it to the bus). */
   onStatus?: (status: SyncStatus) => void;
+  /** Called with each reading the server refused and the uplink set aside, and the server's reason. */
+  onRefused?: (reading: StoredReading, reason: string) => void;
 }
 
 /**
@@ -40,8 +50,11 @@ export interface SyncUplinkOptions {
  * One batch is in flight at a time. Errors never escape: they become status and a backoff.
  */
 export class SyncUplink {
-  private readonly o: Required<Omit<SyncUplinkOptions, 'maxBytesPerSecond' | 'onStatus'>> & Pick<SyncUplinkOptions, 'maxBytesPerSecond' | 'onStatus'>;
+  private readonly o: Required<Omit<SyncUplinkOptions, 'maxBytesPerSecond' | 'onStatus' | 'onRefused'>> & Pick<SyncUplinkOptions, 'maxBytesPerSecond' | 'onStatus' | 'onRefused'>;
   private cursor = 0;
+  /** The reading the server named as refused: the readings before it go first, then it is set aside. */
+  private refused: { reading: StoredReading; reason: string } | null = null;
+  private refusedInARow = 0;
   private timer: TimerHandle | null = null;
   private probeTimer: TimerHandle | null = null;
   private inFlight: Promise<void> | null = null;
@@ -55,6 +68,7 @@ export class SyncUplink {
     consecutiveFailures: 0,
     lastErrorCode: null,
     syncedTotal: 0,
+    refusedTotal: 0,
   };
 
   constructor(options: SyncUplinkOptions) {
@@ -94,7 +108,14 @@ export class SyncUplink {
 
   /** Sends one batch now (tests and the bench drive the uplink with this). Resolves false when nothing was left. */
   async step(): Promise<boolean> {
-    const batch = this.o.source.unsyncedAfter(this.cursor, this.o.batchSize);
+    let batch = this.o.source.unsyncedAfter(this.cursor, this.o.batchSize);
+    const refused = this.refused;
+    if (refused !== null) {
+      const at = batch.findIndex((r) => r.id === refused.reading.id);
+      if (at === 0) return this.setAside(refused.reading, refused.reason);
+      if (at > 0) batch = batch.slice(0, at);
+      else this.refused = null; // evicted from the store meanwhile
+    }
     if (batch.length === 0) {
       this.refreshBacklog(true);
       this.setState('idle');
@@ -102,7 +123,15 @@ export class SyncUplink {
     }
     this.setState('sending');
     const started = this.o.clock.monotonic();
-    const ack = await this.o.transport.send(batch);
+    let ack;
+    try {
+      ack = await this.o.transport.send(batch);
+    } catch (err) {
+      const named = err instanceof ReadingRefusedError ? batch[err.index] : undefined;
+      if (named === undefined || this.refusedInARow >= MAX_REFUSED_IN_A_ROW) throw err;
+      this.refused = { reading: named, reason: (err as Error).message };
+      return true;
+    }
     const upTo = coveredUpToId(batch, ack.marks);
     if (upTo > 0) {
       this.o.source.markSyncedRange(this.cursor, upTo);
@@ -113,8 +142,24 @@ export class SyncUplink {
     if (upTo !== batch[batch.length - 1]?.id) throw new SyncError('SYNC_BAD_ACK', `the server's marks cover ${upTo > 0 ? 'part' : 'none'} of the batch`);
     this.status.consecutiveFailures = 0;
     this.status.lastErrorCode = null;
+    this.refusedInARow = 0;
     this.refreshBacklog(false);
     this.pace(ack.wireBytes, this.o.clock.monotonic() - started);
+    return true;
+  }
+
+  /**
+   * Marks a reading the server refused as done without sending it again: it stays in the store
+   * (and in backups of it), but one bad field no longer holds back every reading after it.
+   */
+  private setAside(reading: StoredReading, reason: string): boolean {
+    this.o.source.markSyncedRange(this.cursor, reading.id);
+    this.cursor = reading.id;
+    this.refused = null;
+    this.refusedInARow++;
+    this.status.refusedTotal++;
+    this.o.onRefused?.(reading, reason);
+    this.refreshBacklog(false);
     return true;
   }
 
