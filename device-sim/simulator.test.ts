@@ -32,7 +32,8 @@ describe('SimulatedDevice', () => {
     const readings = of('R');
     expect(readings).toHaveLength(20);
     expect(readings.map((r) => r.seq)).toEqual([...Array(20).keys()]);
-    expect(of('B')).toEqual([{ type: 'B', uptimeMs: 10_000, seq: 20 }]);
+    // Readings every second leave no silence for a heartbeat to fill.
+    expect(of('B')).toEqual([]);
     for (const r of readings) {
       expect(r.status).toBe(0);
       expect(r.rh).toBeGreaterThan(0);
@@ -41,6 +42,20 @@ describe('SimulatedDevice', () => {
     device.stop();
     clock.advance(10_000);
     expect(of('R')).toHaveLength(20);
+  });
+
+  it('fills every silence of heartbeatMs with a heartbeat, whatever the reading interval', () => {
+    const { clock, device, of } = setup({ sensorIds: ['s'], intervalMs: 60_000, heartbeatMs: 2000 });
+    device.start();
+    clock.advance(59_999);
+    expect(of('R')).toHaveLength(0);
+    expect(of('B').map((b) => b.uptimeMs)).toEqual(Array.from({ length: 29 }, (_, i) => 2000 * (i + 1)));
+    clock.advance(1);
+    expect(of('R')).toHaveLength(1);
+    clock.advance(1999);
+    expect(of('B')).toHaveLength(29);
+    clock.advance(1);
+    expect(of('B').at(-1)).toEqual({ type: 'B', uptimeMs: 62_000, seq: 1 });
   });
 
   it('is deterministic for a seed', () => {

@@ -21,7 +21,10 @@ export interface SimulatedDeviceOptions {
   clock: Clock;
   /** Time between readings of each sensor, in ms. Default 1000. Values below 100 are for tests only. */
   intervalMs?: number;
-  /** Time between heartbeats, in ms. Default 10000. */
+  /**
+   * A heartbeat goes out after this long without any other message, in ms. Default 2000, as the
+   * reference firmware: well inside the gateway's default 5 s data timeout at any reading interval.
+   */
   heartbeatMs?: number;
   /** Seed of the signal and of boot ids. Default 1. */
   seed?: number;
@@ -40,7 +43,7 @@ export interface SimulatedDeviceEvents {
 
 /**
  * A complete fake of the sensor firmware at the message level: greets with `H` on boot, sends an
- * `R` per sensor every interval and a `B` heartbeat every `heartbeatMs`, and answers `C` commands
+ * `R` per sensor every interval and a `B` heartbeat after `heartbeatMs` of silence, and answers `C` commands
  * with `A` acks (interval, info, cal, reboot: new boot id, seq from 0). Transport-free: wire it to
  * bytes with connectDevice (wire.ts), which goes through the real LineEncoder/LineDecoder.
  * All timing comes from the injected clock; device uptime is clock.monotonic() since boot.
@@ -60,6 +63,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   private bootMono = 0;
   private bootId = '';
   private timers: TimerHandle[] = [];
+  private heartbeat: TimerHandle | null = null;
   private running = false;
 
   constructor(readonly options: SimulatedDeviceOptions) {
@@ -70,7 +74,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     if (badId !== undefined) throw new RangeError(`sensor id "${badId}" is not 1-32 characters of A-Z, a-z, 0-9, _ and -`);
     this.clock = options.clock;
     this.intervalMs = positive('intervalMs', options.intervalMs ?? 1000);
-    this.heartbeatMs = positive('heartbeatMs', options.heartbeatMs ?? 10_000);
+    this.heartbeatMs = positive('heartbeatMs', options.heartbeatMs ?? 2000);
     this.rebootDelayMs = options.rebootDelayMs ?? 100;
     this.failureRate = options.failureRate ?? 0;
     if (!(this.failureRate >= 0 && this.failureRate <= 1)) throw new RangeError(`failureRate must be in [0, 1], got ${this.failureRate}`);
@@ -96,6 +100,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   stop(): void {
     this.running = false;
     this.clearTimers();
+    if (this.heartbeat !== null) this.clock.clearTimeout(this.heartbeat);
+    this.heartbeat = null;
   }
 
   /** Receives a message from the gateway; only commands are meaningful to a device. */
@@ -115,7 +121,6 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   private schedule(): void {
     this.clearTimers();
     this.timers.push(this.clock.setInterval(() => this.measure(), this.intervalMs));
-    this.timers.push(this.clock.setInterval(() => this.send({ type: 'B', uptimeMs: this.uptime(), seq: this.seq }), this.heartbeatMs));
   }
 
   private measure(): void {
@@ -163,7 +168,14 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   }
 
   private send(msg: Message): void {
-    if (this.running) this.emit('message', msg);
+    if (!this.running) return;
+    this.emit('message', msg);
+    // Silence is what a heartbeat fills: every message restarts its countdown.
+    if (this.heartbeat !== null) this.clock.clearTimeout(this.heartbeat);
+    this.heartbeat = this.clock.setTimeout(() => {
+      this.heartbeat = null;
+      this.send({ type: 'B', uptimeMs: this.uptime(), seq: this.seq });
+    }, this.heartbeatMs);
   }
 
   private uptime(): number {

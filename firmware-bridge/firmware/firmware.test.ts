@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../../test/prereq.ts';
+import type { Message } from '../messages.ts';
+import { decodeLine, encodeMessage } from '../protocol.ts';
 import { cString, vectorsHeader } from './vectors-header.ts';
 
 /**
@@ -56,6 +58,43 @@ describe('C++ protocol code of the reference firmware', () => {
       const args = ['-std=c++17', '-Wall', '-Wextra', '-Werror', ...defines, `-I${dir}`, `-I${here}`, `-I${join(here, 'host-test')}`, '-c', join(dir, 'sketch.cpp'), '-o', join(dir, 'sketch.o')];
       expect(() => execFileSync(gxx ?? 'g++', args, { stdio: 'pipe' })).not.toThrow();
     }
+  });
+
+  it.skipIf(gxx === null)('the sketch, run on the host: never silent for the data timeout, readings beyond the temperature range, greeting on a line of its own', () => {
+    for (const header of ['Arduino.h', 'Wire.h', 'DHT.h']) writeFileSync(join(dir, header), '#include "arduino-stubs.h"\n');
+    writeFileSync(join(dir, 'sketch.cpp'), readFileSync(join(here, 'hygrocast_sht3x.ino')));
+    const bin = join(dir, 'sketch_host');
+    execFileSync(gxx ?? 'g++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-O1', `-I${dir}`, `-I${here}`, `-I${join(here, 'host-test')}`, '-o', bin, join(dir, 'sketch.cpp'), join(here, 'protocol.cpp'), join(here, 'host-test', 'sketch_host.cpp')], { stdio: 'pipe' });
+    // Every line the sketch wrote, with the millis() it was written at, decoded by the gateway's decoder.
+    const sketch = (seconds: number, tempC: number, rh: number, command?: string): Array<{ ms: number; raw: string; message: Message | null }> =>
+      execFileSync(bin, [String(seconds), String(tempC), String(rh), ...(command ? [command.trim()] : [])], { encoding: 'utf8' })
+        .trimEnd()
+        .split('\n')
+        .map((l) => {
+          const [ms, raw = ''] = l.split('\t');
+          const decoded = raw === '' ? null : decodeLine(raw);
+          if (decoded !== null && !decoded.ok) throw new Error(`the sketch wrote an undecodable line: ${raw}`);
+          return { ms: Number(ms), raw, message: decoded?.message ?? null };
+        });
+    const longestSilence = (lines: Array<{ ms: number }>, untilMs: number): number => Math.max(...[...lines.map((l) => l.ms), untilMs].map((t, i, all) => t - (all[i - 1] ?? 0)));
+
+    // Asked for a reading every 6 s: heartbeats fill the silences, none reaches the gateway's 5 s timeout.
+    const slow = sketch(30, 21, 45, encodeMessage({ type: 'C', id: 1, name: 'interval', arg: 6000 }));
+    expect(slow.some((l) => l.message?.type === 'A' && l.message.ok)).toBe(true);
+    expect(slow.filter((l) => l.message?.type === 'R').length).toBeGreaterThanOrEqual(4);
+    expect(slow.some((l) => l.message?.type === 'B')).toBe(true);
+    expect(longestSilence(slow, 30_000)).toBeLessThanOrEqual(2100);
+
+    // At -41 C (beyond the wire's -40) the humidity still goes out, with the temperature missing.
+    const cold = sketch(5, -41, 45);
+    const readings = cold.map((l) => l.message).filter((m): m is Extract<Message, { type: 'R' }> => m?.type === 'R');
+    expect(readings.length).toBeGreaterThanOrEqual(4);
+    expect(readings.every((r) => r.tempC === null && r.rh !== null && Math.abs(r.rh - 45) < 0.01)).toBe(true);
+    expect(readings.map((r) => r.seq)).toEqual([...readings.keys()]);
+
+    // The greeting follows an empty line, so a reset mid-line cannot glue it to the half-sent one.
+    expect(cold[0]).toMatchObject({ ms: 0, raw: '', message: null });
+    expect(cold[1]?.message?.type).toBe('H');
   });
 
   it.skipIf(gxx === null)('fails when a vector disagrees with the firmware (the check can fail)', () => {

@@ -27,7 +27,9 @@ static const char kModel[] = "SHT3x";
 static const char kFirmware[] = "1.0.0";
 static const char kSensorId[] = "sensor-1";
 static const uint32_t kBaud = 115200;
-static const uint32_t kHeartbeatMs = 10000;
+// A heartbeat after this much silence: the gateway declares the link down after its dataTimeoutMs
+// (default 5 s) without a message, whatever the reading interval it asked for.
+static const uint32_t kHeartbeatMs = 2000;
 // DHT22 cannot be read faster than every 2 s; the gateway may still ask for less (then it gets
 // readings every 2 s). SHT3x single-shot with high repeatability takes 15 ms.
 static const uint32_t kMinReadMs = 2000;
@@ -45,8 +47,11 @@ static bool inOverflow = false;
 
 void boot();
 
+// Sends the encoded line; an encoder's 0 (nothing encodable) sends nothing and leaves the
+// heartbeat's countdown running.
 static void send(size_t len) {
-  if (len > 0) Serial.write(reinterpret_cast<const uint8_t*>(out), len);
+  if (len == 0) return;
+  Serial.write(reinterpret_cast<const uint8_t*>(out), len);
   lastSentMs = millis();
 }
 
@@ -108,7 +113,9 @@ static void measure() {
     if (rh < 0) rh = 0;
     if (rh > 10000) rh = 10000;
   }
-  send(hc::encodeReading(out, sizeof out, kSensorId, seq, millis(), ok, rh, ok, t, status));
+  // A temperature beyond the protocol's range goes out as missing; the humidity is still good.
+  bool tempOk = ok && t >= hc::kTempMinCenti && t <= hc::kTempMaxCenti;
+  send(hc::encodeReading(out, sizeof out, kSensorId, seq, millis(), ok, rh, tempOk, t, status));
   seq++;
   if (status == hc::kSensorMissing) send(hc::encodeError(out, sizeof out, "sensor_missing", "no answer from the sensor"));
   else if (!ok) send(hc::encodeError(out, sizeof out, "sensor_read_failed", "sensor read failed"));
@@ -161,6 +168,10 @@ static void pollSerial() {
 void boot() {
   makeBootId();
   seq = 0;
+  // A reset in the middle of a line leaves half of it on the wire: the newline ends it, so the
+  // greeting arrives as a line of its own (an empty line is ignored, docs/protocol.md).
+  static const uint8_t kNewline = '\n';
+  Serial.write(&kNewline, 1);
   send(hc::encodeHello(out, sizeof out, kFirmware, kModel, bootId, kSensorId));
   lastReadMs = millis();
 }

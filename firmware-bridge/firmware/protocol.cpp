@@ -7,8 +7,6 @@ constexpr uint32_t kIntervalMinMs = 100;
 constexpr uint32_t kIntervalMaxMs = 3600000;
 constexpr int32_t kCalMaxCenti = 2000;
 constexpr int32_t kRhMaxCenti = 10000;
-constexpr int32_t kTempMinCenti = -4000;
-constexpr int32_t kTempMaxCenti = 12500;
 
 // Appends to a fixed buffer; once full it stays failed, so callers check once at the end.
 struct Writer {

@@ -16,6 +16,11 @@ constexpr size_t kLineBufferBytes = kMaxLineBytes + 2;
 // CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0; check("123456789") = 0x29B1.
 uint16_t crc16(const char* data, size_t len);
 
+// Temperature range of the wire protocol, in hundredths of a degree C (TEMP_MIN/TEMP_MAX in
+// firmware-bridge/messages.ts). A sensor may read beyond it (the SHT3x spans -45..130 C).
+constexpr int32_t kTempMinCenti = -4000;
+constexpr int32_t kTempMaxCenti = 12500;
+
 // Status codes of a reading (same numbers as STATUS in firmware-bridge/messages.ts).
 enum Status : uint8_t { kOk = 0, kReadFailed = 1, kSensorMissing = 2, kSensorCrc = 3 };
 
