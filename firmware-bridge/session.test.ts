@@ -51,6 +51,31 @@ describe('BridgeSession', () => {
     expect(lost).toHaveLength(3);
   });
 
+  it('notices a reboot whose greeting was lost from the uptime going back, so the new boot is not taken for the old one', () => {
+    const { session, readings } = setup();
+    const unseen: string[] = [];
+    session.on('rebootUnseen', (previous) => unseen.push(previous));
+    const reading = (seq: number, uptimeMs: number) => session.handle({ type: 'R', sensorId: 's', seq, uptimeMs, rh: 50, tempC: null, status: 0 });
+    session.handle({ type: 'H', firmware: '1', model: 'M', bootId: 'AAAAAAAA', sensorIds: ['s'] });
+    for (let seq = 0; seq < 50; seq++) reading(seq, 1000 * (seq + 1));
+    // Readings of several sensors stamped a few ms out of order are not a reboot.
+    reading(50, 49_600);
+    expect(unseen).toEqual([]);
+    // The device reset mid-line; its greeting never arrived; seq and uptime start again.
+    reading(0, 1000);
+    reading(1, 2000);
+    expect(unseen).toEqual(['AAAAAAAA']);
+    expect(readings.slice(-2).map((r) => r.bootId)).toEqual(['unknown', 'unknown']);
+    session.adoptBootId('BBBBBBBB');
+    reading(2, 3000);
+    expect(readings.at(-1)?.bootId).toBe('BBBBBBBB');
+    // A 32-bit millis() wrapping after 49.7 days is not a reboot either.
+    reading(3, 2 ** 32 - 500);
+    reading(4, 500);
+    expect(unseen).toEqual(['AAAAAAAA']);
+    expect(readings.at(-1)?.bootId).toBe('BBBBBBBB');
+  });
+
   it('turns a non-zero status into sensor_error with null values', () => {
     const { session, readings } = setup();
     session.handle({ type: 'R', sensorId: 's', seq: 1, uptimeMs: 1, rh: 45.1, tempC: 20, status: 3 });

@@ -49,7 +49,21 @@ export interface SessionEvents {
   warning: [message: string];
   /** Readings the device numbered that never arrived (a seq gap, seq-tracker.ts); `detail` names the boot. */
   lost: [count: number, detail: string];
+  /**
+   * The device's uptime went backwards without a greeting: it rebooted and its `H` was lost or
+   * garbled. The boot id is unknown again; the transport should ask (`info`).
+   */
+  rebootUnseen: [previousBootId: string, detail: string];
 }
+
+/**
+ * Uptime may step back this much within one boot without it counting as a reboot, ms: readings of
+ * several sensors of one device can be stamped out of order by a few ms.
+ */
+const UPTIME_SLACK_MS = 1000;
+/** A 32-bit millis() (AVR, ESP) wraps after 49.7 days: a drop from near 2^32 to near 0 is that wrap. */
+const MILLIS_WRAP = 2 ** 32;
+const WRAP_WINDOW_MS = 600_000;
 
 interface Pending {
   resolve: (ack: AckMessage) => void;
@@ -71,6 +85,8 @@ export interface BridgeSessionOptions {
  */
 export class BridgeSession extends EventEmitter<SessionEvents> {
   private bootId = UNKNOWN_BOOT_ID;
+  /** Largest uptime seen in the current (known) boot, null when none yet. */
+  private lastUptimeMs: number | null = null;
   private readonly seqs = new SeqTracker();
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -95,6 +111,7 @@ export class BridgeSession extends EventEmitter<SessionEvents> {
    */
   resetBootId(): void {
     this.bootId = UNKNOWN_BOOT_ID;
+    this.lastUptimeMs = null;
     this.seqs.reconnected();
   }
 
@@ -102,17 +119,20 @@ export class BridgeSession extends EventEmitter<SessionEvents> {
   adoptBootId(bootId: string): void {
     if (this.bootId !== UNKNOWN_BOOT_ID || !/^[0-9A-F]{8}$/.test(bootId)) return;
     this.bootId = bootId;
+    this.lastUptimeMs = null;
     this.reportLost(this.seqs.bootKnown(bootId));
   }
 
   handle(msg: Message): void {
     switch (msg.type) {
       case 'R':
+        this.checkUptime(msg.uptimeMs);
         this.reportLost(this.seqs.observe(this.knownBoot(), msg.seq, 'reading'));
         this.emit('reading', toReading(msg, this.bootId, this.options.clock.now()));
         return;
       case 'H':
         this.bootId = msg.bootId;
+        this.lastUptimeMs = null;
         this.seqs.greeted(msg.bootId);
         this.emit('hello', msg.bootId, msg.firmware, msg.sensorIds);
         return;
@@ -127,9 +147,31 @@ export class BridgeSession extends EventEmitter<SessionEvents> {
         return;
       case 'B':
         // Liveness (the transport's data timeout already saw it arrive), and the seq of the next reading.
+        this.checkUptime(msg.uptimeMs);
         this.reportLost(this.seqs.observe(this.knownBoot(), msg.seq, 'heartbeat'));
         return;
     }
+  }
+
+  /**
+   * A known boot whose uptime goes backwards has ended: the device rebooted and its greeting never
+   * arrived. Without this, the new boot's readings would carry the old boot id and, with seqs
+   * from 0 again, be dropped by the store as duplicates of the old boot's.
+   */
+  private checkUptime(uptimeMs: number): void {
+    const last = this.lastUptimeMs;
+    const known = this.bootId !== UNKNOWN_BOOT_ID;
+    this.lastUptimeMs = Math.max(last ?? 0, uptimeMs);
+    if (!known || last === null || uptimeMs + UPTIME_SLACK_MS >= last) return;
+    const wrapped = last >= MILLIS_WRAP - WRAP_WINDOW_MS && uptimeMs < WRAP_WINDOW_MS;
+    if (wrapped) {
+      this.lastUptimeMs = uptimeMs;
+      return;
+    }
+    const previous = this.bootId;
+    this.resetBootId();
+    this.lastUptimeMs = uptimeMs;
+    this.emit('rebootUnseen', previous, `uptime went back from ${last} to ${uptimeMs} ms without a greeting: boot ${previous} ended`);
   }
 
   private knownBoot(): string | null {

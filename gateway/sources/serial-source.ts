@@ -3,7 +3,7 @@ import { SerialPort } from 'serialport';
 import { LineDecoder, LineEncoder } from '../../firmware-bridge/codec.ts';
 import { BridgeError } from '../../firmware-bridge/errors.ts';
 import type { AckMessage, CommandName, Message, RejectReason } from '../../firmware-bridge/messages.ts';
-import { BridgeSession, parseInfo } from '../../firmware-bridge/session.ts';
+import { BridgeSession, parseInfo, UNKNOWN_BOOT_ID } from '../../firmware-bridge/session.ts';
 import { Backoff } from '../../firmware-bridge/backoff.ts';
 import { systemClock } from '../clock.ts';
 import type { Clock, TimerHandle } from '../clock.ts';
@@ -58,6 +58,9 @@ export class SerialSource extends EventEmitter<SourceEvents> implements ReadingS
   private running = false;
   private retryTimer: TimerHandle | null = null;
   private dataTimer: TimerHandle | null = null;
+  /** Next `info` while the boot id is unknown on an open link. */
+  private infoTimer: TimerHandle | null = null;
+  private readonly infoBackoff = new Backoff(1000, 30_000);
   private opening: Promise<void> = Promise.resolve();
   private closing: Promise<void> = Promise.resolve();
 
@@ -76,6 +79,10 @@ export class SerialSource extends EventEmitter<SourceEvents> implements ReadingS
     this.session.on('reading', (r) => this.emit('reading', r));
     this.session.on('warning', (m) => this.emit('warning', m));
     this.session.on('lost', (count, detail) => this.emit('lost', count, detail));
+    this.session.on('rebootUnseen', (_previous, detail) => {
+      this.emit('warning', `device rebooted unseen (${detail}); asking for its boot id`);
+      this.learnBootId();
+    });
     this.decoder.on('data', (msg: Message) => this.onMessage(msg));
     this.decoder.on('rejected', (reason: RejectReason, line: string) => this.emit('rejected', reason, line));
     this.encoder.on('data', (bytes: Buffer) => this.port?.write(bytes));
@@ -160,11 +167,28 @@ export class SerialSource extends EventEmitter<SourceEvents> implements ReadingS
     if (justUp && msg.type !== 'H') this.learnBootId();
   }
 
-  /** After a reconnect without a greeting, asks the device which boot it is in (info ack, key `boot`). */
+  /**
+   * After a reconnect (or an unseen reboot) without a greeting, asks the device which boot it is in
+   * (info ack, key `boot`), again with backoff (1 s doubling to 30 s) while the answer is lost and
+   * the boot still unknown: until then every reading carries boot id "unknown".
+   */
   private learnBootId(): void {
+    if (this.infoTimer) this.clock.clearTimeout(this.infoTimer);
+    this.infoTimer = null;
+    const port = this.port;
     this.sendCommand('info').then(
-      (ack) => this.session.adoptBootId(parseInfo(ack.payload).boot ?? ''),
-      (err: BridgeError) => this.emit('warning', `could not learn the boot id after connecting: ${err.code} ${err.message}`),
+      (ack) => {
+        this.session.adoptBootId(parseInfo(ack.payload).boot ?? '');
+        this.infoBackoff.reset();
+      },
+      (err: BridgeError) => {
+        this.emit('warning', `could not learn the boot id after connecting: ${err.code} ${err.message}`);
+        if (!this.running || this.port !== port || !this.portOpen || this.session.currentBootId !== UNKNOWN_BOOT_ID) return;
+        this.infoTimer = this.clock.setTimeout(() => {
+          this.infoTimer = null;
+          if (this.port === port && this.session.currentBootId === UNKNOWN_BOOT_ID) this.learnBootId();
+        }, this.infoBackoff.next());
+      },
     );
   }
 
@@ -215,8 +239,11 @@ export class SerialSource extends EventEmitter<SourceEvents> implements ReadingS
   private clearTimers(): void {
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
     if (this.dataTimer) this.clock.clearTimeout(this.dataTimer);
+    if (this.infoTimer) this.clock.clearTimeout(this.infoTimer);
     this.retryTimer = null;
     this.dataTimer = null;
+    this.infoTimer = null;
+    this.infoBackoff.reset();
   }
 
   private setState(state: LinkState, detail: string): void {
