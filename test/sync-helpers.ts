@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { centralConfigSchema, type CentralConfig } from '../central/config.ts';
 import type { Reading } from '../gateway/types.ts';
 export { freePort } from './free-port.ts';
@@ -35,4 +36,23 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 /** A central config for tests: loopback, SQLite in `dataDir`, no retraining schedule. */
 export function testCentralConfig(port: number, dataDir: string): CentralConfig {
   return centralConfigSchema.parse({ port, host: '127.0.0.1', dataDir, adminToken: SYNC_ADMIN_TOKEN, retrainIntervalMs: 0 });
+}
+
+/**
+ * Streams `totalBytes` in 64 kB chunks (no content-length: chunked) as fast as the client reads,
+ * stopping when the client goes away; `sent()` counts the bytes handed to the socket so far. A
+ * hostile or broken server's endless body, for tests of bounded reads.
+ */
+export function pumpBody(res: ServerResponse, totalBytes: number): { sent(): number } {
+  let sent = 0;
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  const pump = (): void => {
+    while (sent < totalBytes && !res.destroyed) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+  return { sent: () => sent };
 }

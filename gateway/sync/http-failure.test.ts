@@ -2,9 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpSyncTransport } from './http-transport.ts';
-import { MAX_ANSWER_CHARS, syncErrorOf, type HttpFailure } from './http-failure.ts';
+import { answerText, MAX_ANSWER_CHARS, syncErrorOf, type HttpFailure } from './http-failure.ts';
 import { postReport } from './report-client.ts';
 import { SyncError, type SyncErrorCode } from './sync-types.ts';
+import { pumpBody } from '../../test/sync-helpers.ts';
 
 const request = { origin: 'http://central.lan:8090', what: 'the batch', timeoutMs: 1500 };
 const errno = (code: string): Error => Object.assign(new Error(`connect ${code}`), { code });
@@ -88,5 +89,24 @@ describe('both sync clients map failures with syncErrorOf', () => {
     await expect(call(await central(400))).rejects.toMatchObject({ code: 'SYNC_REJECTED', message: expect.stringMatching(/^central refused the (batch|report) \(400\): \{"code":"X"\}$/) });
     await expect(call(await central(null))).rejects.toMatchObject({ code: 'SYNC_TIMEOUT', message: expect.stringMatching(/within 200 ms$/) });
     await expect(call(await closedPort())).rejects.toMatchObject({ code: 'SYNC_UNREACHABLE', message: expect.stringMatching(/\(ECONNREFUSED\)$/) });
+  });
+
+  it('reads no more than 4 kB of an error answer, however long the server makes it', async () => {
+    let body = null as { sent(): number } | null;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      body = pumpBody(res, 256 * 1024 * 1024);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      const text = await answerText(res);
+      expect(text.length).toBeGreaterThan(0);
+      expect(text.length).toBeLessThanOrEqual(4096);
+      expect(body?.sent()).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

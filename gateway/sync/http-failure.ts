@@ -7,6 +7,29 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENET
 /** Characters of the server's error answer kept in the SyncError's message. */
 export const MAX_ANSWER_CHARS = 300;
 
+/**
+ * The start of an error answer's body as text: reading stops (and the body is cancelled) after
+ * 4 kB, so a server answering an error with megabytes costs the gateway no memory.
+ */
+export async function answerText(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < 4096) {
+      const { done, value } = await reader.read();
+      if (done) return Buffer.concat(chunks).toString('utf8');
+      chunks.push(value);
+      size += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // A body cut off mid-way: what arrived is still the best description of the failure.
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, 4096);
+}
+
 /** How one request to the central server failed. */
 export type HttpFailure =
   /** The server answered with another status than the request's success status. */

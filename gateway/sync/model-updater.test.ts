@@ -1,13 +1,15 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCentral, type CentralApp } from '../../central/app.ts';
-import { generateSigningKeys, privateKeyFromPem } from '../../central/manifest.ts';
+import { generateSigningKeys, manifestFor, privateKeyFromPem, signManifest } from '../../central/manifest.ts';
 import { encodeModel } from '../../models/onnx-file.ts';
 import { buildRidgeModel } from '../../models/ridge-onnx.ts';
 import { persistenceWeights, testContract } from '../../models/test-fixtures.ts';
-import { registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig } from '../../test/sync-helpers.ts';
+import { pumpBody, registerGateway, SYNC_ADMIN_TOKEN, testCentralConfig } from '../../test/sync-helpers.ts';
 import { ModelUpdater } from './model-updater.ts';
 import { cleanupAfterEach } from '../../test/cleanups.ts';
 
@@ -75,6 +77,37 @@ describe('ModelUpdater', () => {
     expect(await restarted.check()).toMatchObject({ kind: 'verified', version: 'v1' });
     expect(Buffer.compare(fs.readFileSync(onDisk), Buffer.from(v1.bytes))).toBe(0);
     expect(await restarted.check()).toEqual({ kind: 'unchanged' });
+  });
+
+  it('downloads no more than the signed size, and nothing for a manifest the pinned key did not sign', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-updater-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const m = model('big-v1');
+    let manifest: unknown = signManifest(manifestFor(m.bytes, m.contract, {}, Date.UTC(2026, 0, 1)), key);
+    let artifactRequests = 0;
+    let artifactBody = null as { sent(): number } | null;
+    // A server (hostile or broken) that streams 64 MiB, chunked with no length, for a model signed at its true size.
+    const server = http.createServer((req, res) => {
+      if (req.url === '/v1/models/manifest') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(manifest));
+      if (req.url === '/v1/reports') return void res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":1}');
+      artifactRequests++;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      artifactBody = pumpBody(res, 64 * 1024 * 1024);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    server.on('connection', (socket) => cleanups.push(() => socket.destroy()));
+    const options = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't', pinnedPublicKeyPem: keys.publicKeyPem, modelsDir: path.join(dir, 'models') };
+
+    const outcome = await new ModelUpdater(options).check();
+    expect(outcome).toMatchObject({ kind: 'rejected', code: 'MODEL_CORRUPT', message: expect.stringContaining(`longer than the ${m.bytes.length} bytes the manifest signed`) });
+    expect(artifactBody?.sent()).toBeLessThan(16 * 1024 * 1024);
+    expect(fs.existsSync(path.join(dir, 'models', 'big-v1.onnx'))).toBe(false);
+
+    manifest = { ...signManifest(manifestFor(m.bytes, { ...m.contract, modelVersion: 'big-v2' }, {}, Date.UTC(2026, 0, 1)), key), signature: '' };
+    artifactRequests = 0;
+    await expect(new ModelUpdater(options).check()).resolves.toMatchObject({ kind: 'rejected', code: 'MODEL_UNSIGNED' });
+    expect(artifactRequests).toBe(0);
   });
 
   it('rejects with the uplink\'s SyncError codes: an error answer, and no server at all', async () => {

@@ -3,12 +3,11 @@ import path from 'node:path';
 import type { ModelManifest } from '../../central/manifest.ts';
 import { publicKeyFromPem } from '../../central/manifest.ts';
 import type { ModelContract } from '../../models/contract.ts';
-import { MAX_MODEL_BYTES } from '../../models/onnx-file.ts';
 import { sha256Hex } from '../../central/manifest.ts';
 import { writeFileDurable } from '../durable-file.ts';
-import { syncErrorOf } from './http-failure.ts';
+import { answerText, syncErrorOf } from './http-failure.ts';
 import { SyncError } from './sync-types.ts';
-import { ModelVerifyError, verifyModel } from './model-verify.ts';
+import { ModelVerifyError, verifyManifest, verifyModel } from './model-verify.ts';
 import { postReport } from './report-client.ts';
 
 export interface ModelUpdaterOptions {
@@ -57,20 +56,21 @@ export class ModelUpdater {
     if (res.status === 304) return { kind: 'unchanged' };
     if (res.status === 404) return { kind: 'none' };
     if (res.status !== 200) throw await this.failure(res, 'the manifest request');
-    const manifest = (await this.read(res, 'the manifest', (r) => r.json())) as ModelManifest;
+    const manifestBytes = await this.read(res, 'the manifest', (r) => readCapped(r, MAX_MANIFEST_BYTES, 'the manifest'));
+    const manifest = this.parseManifest(manifestBytes);
     const etag = res.headers.get('etag');
     const file = path.join(this.o.modelsDir, `${safeName(manifest.version)}.onnx`);
     if (onDiskIntact(file, manifest.sha256)) {
       this.etag = etag;
       return { kind: 'unchanged' };
     }
-    const art = await this.get(`/v1/models/${encodeURIComponent(manifest.version)}/artifact`, null);
-    if (art.status !== 200) throw await this.failure(art, 'the artifact request');
-    const declared = Number(art.headers.get('content-length') ?? 0);
-    if (declared > MAX_MODEL_BYTES) throw new SyncError('SYNC_REJECTED', `artifact of ${declared} bytes exceeds ${MAX_MODEL_BYTES}`);
-    const bytes = new Uint8Array(await this.read(art, 'the artifact', (r) => r.arrayBuffer()));
     let outcome: UpdateOutcome;
     try {
+      // Nothing is downloaded for a manifest the pinned key did not sign, and never more than it signed.
+      verifyManifest(manifest, this.key);
+      const art = await this.get(`/v1/models/${encodeURIComponent(manifest.version)}/artifact`, null);
+      if (art.status !== 200) throw await this.failure(art, 'the artifact request');
+      const bytes = await this.read(art, 'the artifact', (r) => readCapped(r, manifest.sizeBytes, 'the artifact', () => new ModelVerifyError('MODEL_CORRUPT', `model ${manifest.version}: the artifact is longer than the ${manifest.sizeBytes} bytes the manifest signed`)));
       const contract = await verifyModel(manifest, bytes, this.key);
       writeFileDurable(`${file.slice(0, -5)}.manifest.json`, JSON.stringify(manifest));
       writeFileDurable(file, bytes);
@@ -115,19 +115,51 @@ export class ModelUpdater {
     try {
       return await body(res);
     } catch (error) {
-      if (error instanceof SyntaxError) throw new SyncError('SYNC_SERVER_ERROR', `${what} from ${this.request(what).origin} is not JSON: ${error.message}`);
+      if (error instanceof SyncError || error instanceof ModelVerifyError) throw error;
       throw syncErrorOf({ error }, this.request(`reading ${what}`));
     }
   }
 
+  private parseManifest(bytes: Uint8Array): ModelManifest {
+    try {
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelManifest;
+    } catch (error) {
+      throw new SyncError('SYNC_SERVER_ERROR', `the manifest from ${this.request('the manifest').origin} is not JSON: ${(error as Error).message}`);
+    }
+  }
+
   private async failure(res: Response, what: string): Promise<Error> {
-    const answer = await res.text().catch(() => '');
-    return syncErrorOf({ status: res.status, answer }, this.request(what));
+    return syncErrorOf({ status: res.status, answer: await answerText(res) }, this.request(what));
   }
 
   private request(what: string): { origin: string; what: string; timeoutMs: number } {
     return { origin: new URL(this.o.url).origin, what, timeoutMs: this.timeoutMs };
   }
+}
+
+/** Largest manifest read, bytes: a signed manifest is about 1 kB. */
+const MAX_MANIFEST_BYTES = 64 * 1024;
+
+/**
+ * Reads a body up to `cap` bytes, as it streams: a longer one is cancelled at the first chunk past
+ * the cap (a chunked answer declares no length), and rejects with `tooLong()` (default a SyncError).
+ */
+async function readCapped(res: Response, cap: number, what: string, tooLong?: () => Error): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > cap) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLong?.() ?? new SyncError('SYNC_REJECTED', `${what} is longer than ${cap} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Whether `file` exists and holds exactly the bytes the manifest signed. */

@@ -26,6 +26,19 @@ export function runtimeVersion(): string {
 }
 
 /**
+ * The checks that need only the manifest: signed by the pinned key, and a size this gateway takes.
+ * Run before the artifact is downloaded, so an unsigned or oversized model costs no download and
+ * the signed size bounds the download.
+ */
+export function verifyManifest(manifest: ModelManifest, pinnedKey: KeyObject): void {
+  if (typeof manifest.signature !== 'string' || manifest.signature === '') throw new ModelVerifyError('MODEL_UNSIGNED', `model ${manifest.version}: the manifest is not signed`);
+  if (!manifestSignatureValid(manifest, pinnedKey)) throw new ModelVerifyError('MODEL_BAD_SIGNATURE', `model ${manifest.version}: the signature does not match the pinned public key`);
+  if (!Number.isSafeInteger(manifest.sizeBytes) || manifest.sizeBytes < 1 || manifest.sizeBytes > MAX_MODEL_BYTES) {
+    throw new ModelVerifyError('MODEL_CORRUPT', `model ${manifest.version}: the manifest's size ${manifest.sizeBytes} bytes is not 1 to ${MAX_MODEL_BYTES}`);
+  }
+}
+
+/**
  * Checks a downloaded model before it may run, cheapest and most decisive first: signature
  * against the pinned key (nothing else in the manifest is trusted before that), then size and
  * sha256 of the bytes, then the contract in the file against the manifest and this gateway,
@@ -33,8 +46,7 @@ export function runtimeVersion(): string {
  * ModelVerifyError; resolves with the file's contract.
  */
 export async function verifyModel(manifest: ModelManifest, bytes: Uint8Array, pinnedKey: KeyObject, runtime = runtimeVersion()): Promise<ModelContract> {
-  if (typeof manifest.signature !== 'string' || manifest.signature === '') throw new ModelVerifyError('MODEL_UNSIGNED', `model ${manifest.version}: the manifest is not signed`);
-  if (!manifestSignatureValid(manifest, pinnedKey)) throw new ModelVerifyError('MODEL_BAD_SIGNATURE', `model ${manifest.version}: the signature does not match the pinned public key`);
+  verifyManifest(manifest, pinnedKey);
   if (bytes.length !== manifest.sizeBytes || bytes.length > MAX_MODEL_BYTES) {
     throw new ModelVerifyError('MODEL_CORRUPT', `model ${manifest.version}: ${bytes.length} bytes, the manifest says ${manifest.sizeBytes}`);
   }

@@ -1,4 +1,4 @@
-import { syncErrorOf } from './http-failure.ts';
+import { answerText, syncErrorOf } from './http-failure.ts';
 
 export interface ReportClientOptions {
   /** Base URL of the central server. */
@@ -28,5 +28,5 @@ export async function postReport(o: ReportClientOptions, report: object): Promis
     throw syncErrorOf({ error: err }, request);
   }
   if (res.status === 201) return;
-  throw syncErrorOf({ status: res.status, answer: await res.text().catch(() => '') }, request);
+  throw syncErrorOf({ status: res.status, answer: await answerText(res) }, request);
 }
