@@ -46,7 +46,8 @@ describe('alert topics with several rules on a sensor', () => {
     expect(retained.get('hygrocast/cellar/alert')).toMatchObject({ state: 'on', id: 'above-70', threshold: 70, active: ['above-70'] });
     expect(retained.get('hygrocast/cellar/alert/above-70')).toMatchObject({ state: 'on', id: 'above-70' });
     expect(retained.get('hygrocast/cellar/alert/above-80')).toMatchObject({ state: 'off', id: 'above-80' });
-    expect(retained.has('hygrocast/cellar/alert/below-20')).toBe(false); // never raised: nothing retained
+    // Never raised: off, stated once at start (a retained state from before a restart is overwritten).
+    expect(retained.get('hygrocast/cellar/alert/below-20')).toMatchObject({ state: 'off', id: 'below-20' });
 
     bus.emit('forecast', forecast(10)); // above-70 clears, below-20 raises
     await settled();

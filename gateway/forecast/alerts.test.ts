@@ -40,10 +40,24 @@ describe('AlertEvaluator', () => {
     expect(a?.expected_at).toBe(new Date(BASE + 4.5 * 3600_000).toISOString());
   });
 
-  it('stays off (and silent) while the interval stays below the threshold', () => {
+  it('states off once at start, then stays silent while the interval stays below the threshold', () => {
     const ev = evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]);
+    const first = ev.evaluate(forecast([60, 61, 62, 63, 64, 65]));
+    expect(first?.alerts.map((a) => [a.id, a.state])).toEqual([['above-70', 'off']]);
+    expect(first?.sensor).toMatchObject({ state: 'off', active: [] });
     expect(ev.evaluate(forecast([60, 61, 62, 63, 64, 65]))).toBeNull();
     expect(ev.evaluate(forecast([60, 61, 62, 63, 64, 68.9]))).toBeNull();
+  });
+
+  it('clears after a restart an alert that was on before it (a fresh evaluator states off at once)', () => {
+    // The retained "on" from before the restart is gone from the embedded broker, but subscribers
+    // such as Home Assistant still hold it: the first forecast must overwrite it.
+    const before = evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]);
+    expect(changed(before, forecast([80, 80, 80, 80, 80, 80]))[0]?.state).toBe('on');
+    const after = evaluator([{ sensor: '*', above: 70, hysteresisRh: 2 }]);
+    const update = after.evaluate(forecast([40, 40, 40, 40, 40, 40]));
+    expect(update?.alerts).toEqual([expect.objectContaining({ id: 'above-70', state: 'off', horizon_s: null })]);
+    expect(update?.sensor).toMatchObject({ state: 'off' });
   });
 
   it('raises on the interval alone with expected_at null when the point forecast never crosses', () => {
@@ -83,9 +97,9 @@ describe('AlertEvaluator', () => {
       { sensor: '*', above: 70, below: 30, hysteresisRh: 1 },
     ]);
     const cellar = changed(ev, forecast([75, 75, 75, 75, 75, 75], 1, 'cellar'));
-    expect(cellar.map((a) => [a.sensor, a.threshold, a.direction])).toEqual([['cellar', 70, 'above']]);
+    expect(cellar.map((a) => [a.sensor, a.threshold, a.direction, a.state])).toEqual([['cellar', 70, 'above', 'on'], ['cellar', 30, 'below', 'off']]);
     const bath = changed(ev, forecast([85, 85, 85, 85, 85, 85], 1, 'bath'));
-    expect(bath.map((a) => [a.sensor, a.threshold])).toEqual([['bath', 80], ['bath', 70]]);
+    expect(bath.map((a) => [a.sensor, a.threshold, a.state])).toEqual([['bath', 80, 'on'], ['bath', 70, 'on'], ['bath', 30, 'off']]);
     const lowCellar = changed(ev, forecast([29, 29, 29, 29, 29, 29], 1, 'cellar'));
     expect(lowCellar.map((a) => [a.state, a.direction])).toEqual([['off', 'above'], ['on', 'below']]);
   });
@@ -129,7 +143,7 @@ describe('AlertEvaluator', () => {
     // 55 now, 65 at 2 h, 75 from 3 h: above-60 crosses at 1 h (upper 61), above-70 at 3 h.
     const up = ev.evaluate(forecast([60, 65, 75, 75, 75, 75]));
     expect(up?.sensor).toMatchObject({ state: 'on', id: 'above-60', horizon_s: 3600, active: ['above-70', 'above-60'] });
-    expect(up?.alerts.map((a) => a.id)).toEqual(['above-70', 'above-60']);
+    expect(up?.alerts.map((a) => [a.id, a.state])).toEqual([['above-70', 'on'], ['below-30', 'off'], ['above-60', 'on']]);
   });
 
   it('reads the interval level at each evaluation, so probability_min follows a new model', () => {

@@ -155,7 +155,9 @@ export function duplicateAlertId(rules: readonly AlertRule[]): { index: number; 
  * by sensors x rules (rules are bounded by the config schema). It emits when a state changes,
  * while on when the expected time or the crossing horizon moved, and, on or off, when the
  * model behind the payload changed (model_version or probability_min: a promotion or rollback),
- * so the retained message stays current without being republished at every forecast.
+ * so the retained message stays current without being republished at every forecast. The first
+ * forecast of each alert after start always emits (off included), so a state from before a restart
+ * is overwritten.
  */
 export class AlertEvaluator {
   private readonly states = new Map<string, State>();
@@ -187,11 +189,9 @@ export class AlertEvaluator {
     const on = raiseAt !== null || holdAt !== null;
     const horizonS = on ? (raiseAt ?? holdAt) : null;
     const expectedAt = on ? pointCrossing(f, def) : null;
-    if (prev === undefined && !on) {
-      // Never raised: nothing to clear, and no retained "off" noise for every sensor.
-      this.states.set(key, { on: false, sinceMs: this.opts.clock.now(), payload: null });
-      return null;
-    }
+    // The first evaluation since start publishes the state even when off: the embedded broker's
+    // retained messages do not survive a restart, but Home Assistant and other subscribers keep
+    // the last state they got, so an alert on before a restart would otherwise stay on for good.
     const changed = prev === undefined || on !== wasOn;
     const sinceMs = changed ? this.opts.clock.now() : prev.sinceMs;
     const payload: AlertPayload = {
