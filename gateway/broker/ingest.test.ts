@@ -1,6 +1,7 @@
 import type { AedesPublishPacket, PublishPacket } from 'aedes';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../store/memory-store.ts';
 import { ManualClock } from '../clock.ts';
 import type { Reading } from '../types.ts';
 import { startBroker } from './broker.ts';
@@ -48,6 +49,30 @@ describe('MqttIngestSource', () => {
     ]);
     expect(readings[1]).toMatchObject({ wallTimeMs: Date.UTC(2026, 4, 1) + 1000, uptimeMs: 1000, quality: [] });
     expect(readings[0]!.bootId).toMatch(/^mqtt-/);
+  });
+
+  it('gives every reading a key of its own across gateway restarts and device restarts, so none is dropped as a duplicate', async () => {
+    const store = new MemoryStore();
+    const runs: Array<Awaited<ReturnType<typeof setup>>> = [];
+    const run = async (): Promise<Awaited<ReturnType<typeof setup>>> => {
+      const r = await setup();
+      r.source.on('reading', (reading) => store.append(reading));
+      runs.push(r);
+      return r;
+    };
+    // A device with a boot id but no seq, across two gateway runs: the gateway's counter restarts.
+    const first = await run();
+    for (const h of [41, 42, 43]) first.aedes.send('hygrocast/ingest/esp', JSON.stringify({ humidity: h, boot_id: 'esp1' }));
+    await first.source.stop();
+    const second = await run();
+    for (const h of [55, 56, 57]) second.aedes.send('hygrocast/ingest/esp', JSON.stringify({ humidity: h, boot_id: 'esp1' }));
+    // A device with its own seq but no boot id, restarting its count: 0, 1, 2, then 0, 1, 2, and 1 redelivered.
+    for (const [i, seq] of [0, 1, 2, 0, 1, 1].entries()) second.aedes.send('hygrocast/ingest/tasmota', JSON.stringify({ humidity: 60 + i, seq }));
+    store.flush();
+    expect(store.recent('esp', Number.NEGATIVE_INFINITY, 100).map((r) => r.rh)).toEqual([41, 42, 43, 55, 56, 57]);
+    expect(store.recent('tasmota', Number.NEGATIVE_INFINITY, 100).map((r) => r.rh)).toEqual([60, 61, 62, 63, 64]);
+    expect(store.stats()).toMatchObject({ duplicates: 1 });
+    for (const r of runs) await r.source.stop();
   });
 
   it('rejects and counts by reason, answering on the error topic (not retained)', async () => {

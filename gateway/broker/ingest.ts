@@ -71,6 +71,9 @@ export abstract class InProcessMqttSource extends EventEmitter<SourceEvents> imp
   private readonly maxCountedSensors: number;
   private readonly counts: Record<string, number> = {};
   private readonly seqs = new Map<string, number>();
+  /** Per sensor sending its own seq without a boot id: the last seq and the boot id given to it. */
+  private readonly deviceSeqs = new Map<string, { seq: number; bootId: string }>();
+  private restarts = 0;
   private bootId = '';
   private startedMono = 0;
   private running = false;
@@ -141,17 +144,29 @@ export abstract class InProcessMqttSource extends EventEmitter<SourceEvents> imp
     this.counts[reason] = (this.counts[reason] ?? 0) + 1;
   }
 
-  /** The reading of a payload: seq numbered per sensor when absent, uptime from this source's start. */
+  /**
+   * The reading of a payload, uptime from this source's start. Its identity (boot id, seq) must be
+   * new for every reading, or the store drops it as a duplicate:
+   * - no seq: this source numbers the sensor's readings, under this source's own boot id (a
+   *   device's boot_id with the gateway's counter would repeat keys after a gateway restart);
+   * - seq without boot_id: the device's seq, under a boot id of this source that changes when the
+   *   seq goes back (the device restarted its count); the same seq again is a redelivery;
+   * - both: the device's own identity.
+   */
   protected reading(sensorId: string, p: PayloadReading): Reading {
     let seq = p.seq;
+    let bootId = p.bootId;
     if (seq === undefined) {
       const next = (this.seqs.get(sensorId) ?? -1) + 1;
       if (this.seqs.has(sensorId) || this.seqs.size < this.maxCountedSensors) this.seqs.set(sensorId, next);
       seq = next;
+      bootId = this.bootId;
+    } else if (bootId === undefined) {
+      bootId = this.deviceBoot(sensorId, seq);
     }
     return {
       sensorId,
-      bootId: p.bootId ?? this.bootId,
+      bootId,
       seq,
       uptimeMs: Math.round(this.clock.monotonic() - this.startedMono),
       wallTimeMs: p.timeMs ?? this.clock.now(),
@@ -159,6 +174,13 @@ export abstract class InProcessMqttSource extends EventEmitter<SourceEvents> imp
       tempC: p.temperature ?? null,
       quality: [],
     };
+  }
+
+  private deviceBoot(sensorId: string, seq: number): string {
+    const last = this.deviceSeqs.get(sensorId);
+    const bootId = last === undefined ? this.bootId : seq < last.seq ? `${this.bootId}-r${++this.restarts}` : last.bootId;
+    if (last !== undefined || this.deviceSeqs.size < this.maxCountedSensors) this.deviceSeqs.set(sensorId, { seq, bootId });
+    return bootId;
   }
 }
 
