@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuth, defaultAnonymousAcl, filterCovered, hashPassword, parseHash, topicMatches, verifyPassword } from './auth.ts';
+import { createAuth, defaultAnonymousAcl, filterCovered, hashPassword, MAX_CONCURRENT_PASSWORD_CHECKS, MAX_QUEUED_PASSWORD_CHECKS, parseHash, topicMatches, verifyPassword } from './auth.ts';
 
 describe('password hashes', () => {
   it('verify the right password only, with a fresh salt each time', () => {
@@ -55,6 +55,28 @@ describe('createAuth', () => {
     expect((await call(auth, 'u', 'wrong')).err?.returnCode).toBe(4);
     expect((await call(auth, 'nobody', 'p')).err?.returnCode).toBe(4);
     expect(await call(auth, 'u', 'p')).toEqual({ err: null, ok: true });
+  });
+
+  it('checks passwords off the event loop, a bounded number at a time, refusing a flood beyond it with CONNACK 3', async () => {
+    const auth = createAuth({ users: [{ username: 'u', passwordHash: hashPassword('p'), publish: [], subscribe: [] }], allowAnonymous: false, anonymous: none });
+    const answers: Array<number | 'ok'> = [];
+    const flood = MAX_CONCURRENT_PASSWORD_CHECKS + MAX_QUEUED_PASSWORD_CHECKS + 6;
+    const done: Array<Promise<void>> = [];
+    for (let i = 0; i < flood; i++) {
+      done.push(new Promise((resolve) => auth.authenticate({} as never, `guess-${i}`, Buffer.from('x'), (err) => (answers.push((err as { returnCode?: number } | null)?.returnCode ?? 'ok'), resolve()))));
+    }
+    // Answered at once: only the CONNECTs beyond the queue; the others wait for scrypt in the thread pool.
+    expect(answers).toEqual(Array(6).fill(3));
+    await Promise.all(done);
+    expect(answers.filter((a) => a === 4)).toHaveLength(MAX_CONCURRENT_PASSWORD_CHECKS + MAX_QUEUED_PASSWORD_CHECKS);
+    // The queue drained: the right password is accepted again.
+    expect(await call(auth, 'u', 'p')).toEqual({ err: null, ok: true });
+  });
+
+  it('refuses an anonymous persistent session (clean: false) with CONNACK 5', async () => {
+    const auth = createAuth({ users: [], allowAnonymous: true, anonymous: defaultAnonymousAcl('hygrocast') });
+    const answer = await new Promise<(Error & { returnCode?: number }) | null>((resolve) => auth.authenticate({ clean: false } as never, undefined, undefined, (err) => resolve(err)));
+    expect(answer).toMatchObject({ returnCode: 5, message: expect.stringContaining('clean session') });
   });
 
   it('applies the ACL of the authenticated client to publishes', async () => {

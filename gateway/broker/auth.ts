@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { AedesOptions, Client } from 'aedes';
 import { BrokerError } from './errors.ts';
 
@@ -69,6 +69,25 @@ export function verifyPassword(password: Buffer | string, stored: string | Parse
   return timingSafeEqual(got, h.hash);
 }
 
+/** verifyPassword off the event loop (libuv's thread pool): what the broker uses per CONNECT. */
+export function verifyPasswordAsync(password: Buffer | string, h: ParsedHash): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, h.salt, h.hash.length, { N: h.N, r: h.r, p: h.p, maxmem: 256 * h.N * h.r }, (err, got) => (err ? reject(err) : resolve(timingSafeEqual(got, h.hash))));
+  });
+}
+
+/**
+ * Password checks run at once (each ~50 ms of a core on a Pi 4, in the thread pool); further
+ * CONNECTs wait in a queue of MAX_QUEUED_PASSWORD_CHECKS, and beyond it are refused with CONNACK 3
+ * (server unavailable) at once: a flood of CONNECTs with made-up users cannot take the CPU or
+ * the thread pool (which the store's and the log's file I/O share) from everything else.
+ */
+export const MAX_CONCURRENT_PASSWORD_CHECKS = 2;
+export const MAX_QUEUED_PASSWORD_CHECKS = 32;
+
+/** Anonymous clients may publish (HA's birth message) at most this many bytes per message. */
+export const MAX_ANONYMOUS_PAYLOAD_BYTES = 64;
+
 /** Whether MQTT topic filter `filter` matches topic name `topic` ([MQTT-4.7]; `$` topics only match explicit filters). */
 export function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');
@@ -103,7 +122,7 @@ export function defaultAnonymousAcl(prefix: string, discoveryPrefix = 'homeassis
 
 export type AuthHooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizeSubscribe'>> & {
   /** ACL check for a client publish; the broker combines it with its own gateway-topic guard. */
-  mayPublish(client: Client | null, topic: string): boolean;
+  mayPublish(client: Client | null, topic: string, payloadBytes?: number): boolean;
 };
 
 /** What a connected client is allowed, keyed by the Aedes client object (weak: gone with the client). */
@@ -122,29 +141,68 @@ export function createAuth(options: AuthOptions): AuthHooks {
   }
   const acls = new WeakMap<Client, Acl>();
   const aclOf = (client: Client | null): Acl => (client ? (acls.get(client) ?? NOT_AUTHENTICATED) : NOT_AUTHENTICATED);
-  const refuse = (code: 4 | 5, message: string) => Object.assign(new Error(message), { returnCode: code });
+  const refuse = (code: 3 | 4 | 5, message: string) => Object.assign(new Error(message), { returnCode: code });
+  const checks = new CheckQueue(MAX_CONCURRENT_PASSWORD_CHECKS, MAX_QUEUED_PASSWORD_CHECKS);
 
   return {
     authenticate: (client, username, password, done) => {
       if (username === undefined || username === '') {
         if (!options.allowAnonymous) return done(refuse(5, 'anonymous clients are not allowed (mqtt.allowAnonymous is false)'), false);
+        // A persistent session keeps queueing QoS 1 messages while its client is away, without
+        // bound in Aedes: only users the operator configured may have one.
+        if (client.clean === false) return done(refuse(5, 'anonymous clients must connect with a clean session (clean: true); configure a user for a persistent one'), false);
         acls.set(client, options.anonymous);
         return done(null, true);
       }
       const user = users.get(username);
       // Still run scrypt for an unknown user, so the answer time does not tell which names exist.
-      const ok = user ? verifyPassword(password ?? '', user.hash) : (verifyPassword(password ?? '', DUMMY()), false);
-      if (!ok || !user) return done(refuse(4, 'bad user name or password'), false);
-      acls.set(client, user.acl);
-      done(null, true);
+      const queued = checks.run(() => verifyPasswordAsync(password ?? '', user?.hash ?? DUMMY()));
+      if (queued === null) return done(refuse(3, 'too many password checks in progress; try again'), false);
+      queued.then(
+        (ok) => {
+          if (!ok || !user) return done(refuse(4, 'bad user name or password'), false);
+          acls.set(client, user.acl);
+          done(null, true);
+        },
+        () => done(refuse(4, 'bad user name or password'), false),
+      );
     },
     authorizeSubscribe: (client, sub, callback) => {
       const allowed = aclOf(client).subscribe.some((p) => filterCovered(p, sub.topic));
       // null (not an error) refuses just this subscription with SUBACK 0x80 and keeps the client connected.
       callback(null, allowed ? sub : null);
     },
-    mayPublish: (client, topic) => client === null || aclOf(client).publish.some((p) => topicMatches(p, topic)),
+    mayPublish: (client, topic, payloadBytes = 0) => {
+      if (client === null) return true;
+      const acl = aclOf(client);
+      if (acl === options.anonymous && payloadBytes > MAX_ANONYMOUS_PAYLOAD_BYTES) return false;
+      return acl.publish.some((p) => topicMatches(p, topic));
+    },
   };
+}
+
+/** Runs at most `concurrency` tasks at once with up to `maxQueued` waiting; run() is null when full. */
+class CheckQueue {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxQueued: number,
+  ) {}
+
+  run<T>(task: () => Promise<T>): Promise<T> | null {
+    if (this.running >= this.concurrency && this.waiting.length >= this.maxQueued) return null;
+    const start = (): Promise<T> => {
+      this.running++;
+      return task().finally(() => {
+        this.running--;
+        this.waiting.shift()?.();
+      });
+    };
+    if (this.running < this.concurrency) return start();
+    return new Promise<T>((resolve, reject) => this.waiting.push(() => void start().then(resolve, reject)));
+  }
 }
 
 let dummy: ParsedHash | null = null;

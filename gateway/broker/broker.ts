@@ -85,7 +85,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     ? (client, packet, callback) =>
         guard(client, packet, (err) => {
           if (err) return callback(err);
-          if (!auth.mayPublish(client, packet.topic)) return callback(new Error(`publishing to ${packet.topic} is not allowed by the client's ACL`));
+          if (!auth.mayPublish(client, packet.topic, packet.payload.length)) return callback(new Error(`publishing to ${packet.topic} is not allowed by the client's ACL`));
           callback(null);
         })
     : guard;

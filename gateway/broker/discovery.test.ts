@@ -1,10 +1,11 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../clock.ts';
 import type { Reading } from '../types.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { discoveryMessages, nodeIdOf, type DiscoveryConfig } from './discovery.ts';
-import { HomeAssistantDiscovery } from './home-assistant.ts';
+import { BIRTH_REPUBLISH_INTERVAL_MS, HomeAssistantDiscovery } from './home-assistant.ts';
 import { MqttPublisher } from './publisher.ts';
 
 const silent = pino({ level: 'silent' });
@@ -100,6 +101,40 @@ describe('HomeAssistantDiscovery.announce', () => {
     await ha.announce('kitchen');
     expect(alertIds).toHaveBeenCalledTimes(1);
     expect(sent).toContain('homeassistant/binary_sensor/hygrocast_hygrocast/kitchen_alert_above-70/config');
+  });
+});
+
+describe('HomeAssistantDiscovery birth throttle', () => {
+  it('answers a burst of birth messages with one republish now and one at the end of the interval', async () => {
+    const clock = new ManualClock();
+    let republishes = 0;
+    const publisher = { publishMessages: async () => {}, republish: async () => void republishes++ };
+    let birth: (() => void) | null = null;
+    const aedes = {
+      subscribe: (_t: string, deliver: (p: { payload: Buffer }, done: () => void) => void, cb: () => void) => ((birth = () => deliver({ payload: Buffer.from('online') }, () => {})), cb()),
+      unsubscribe: (_t: string, _d: unknown, cb: () => void) => cb(),
+    };
+    const ha = new HomeAssistantDiscovery(aedes as never, publisher, { prefix: 'hygrocast', swVersion: '1', logger: silent, clock });
+    await ha.start();
+    const online = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) birth?.();
+      await new Promise((r) => setImmediate(r));
+    };
+    await online(50);
+    expect(republishes).toBe(1);
+    clock.advance(BIRTH_REPUBLISH_INTERVAL_MS - 1);
+    await online(1);
+    expect(republishes).toBe(1);
+    clock.advance(1);
+    await new Promise((r) => setImmediate(r));
+    // The births during the interval still get their republish: HA may have restarted in between.
+    expect(republishes).toBe(2);
+    clock.advance(10 * BIRTH_REPUBLISH_INTERVAL_MS);
+    await new Promise((r) => setImmediate(r));
+    expect(republishes).toBe(2);
+    await online(1);
+    expect(republishes).toBe(3);
+    await ha.stop();
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Aedes } from 'aedes';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { watchBirth } from './commands.ts';
 import { MemoryAnnouncedAlerts, type AnnouncedAlerts } from './announced-alerts.ts';
@@ -13,7 +14,16 @@ export interface HomeAssistantOptions extends DiscoveryOptions {
   /** The alert entities announced before (FileAnnouncedAlerts: across restarts). Default: this process only. */
   announcedAlerts?: AnnouncedAlerts;
   logger: Logger;
+  /** Default systemClock (the birth throttle's timer). */
+  clock?: Clock;
 }
+
+/**
+ * Least time between two republishes for HA's birth message, ms. Each republish sends every
+ * retained message (thousands with many sensors), and any client allowed to publish the birth
+ * topic can send `online`: births within the interval are answered by one republish at its end.
+ */
+export const BIRTH_REPUBLISH_INTERVAL_MS = 10_000;
 
 /**
  * Home Assistant discovery for the sensors the gateway sees: announce(sensorId) publishes the
@@ -27,6 +37,9 @@ export class HomeAssistantDiscovery {
   private readonly announced = new Set<string>();
   private readonly announcedAlerts: AnnouncedAlerts;
   private unwatch: (() => Promise<void>) | null = null;
+  private lastRepublishMs = Number.NEGATIVE_INFINITY;
+  private republishing: Promise<void> | null = null;
+  private trailing: TimerHandle | null = null;
 
   constructor(
     private readonly aedes: Pick<Aedes, 'subscribe' | 'unsubscribe'>,
@@ -42,16 +55,47 @@ export class HomeAssistantDiscovery {
 
   async start(): Promise<void> {
     if (this.unwatch) return;
-    this.unwatch = await watchBirth(this.aedes, this.birthTopic, () => {
-      this.options.logger.info({ topic: this.birthTopic }, 'home assistant came online: republishing discovery and state');
-      this.publisher.republish().catch((err: unknown) => this.options.logger.warn({ err }, 'republish for home assistant failed'));
-    });
+    this.unwatch = await watchBirth(this.aedes, this.birthTopic, () => this.onBirth());
   }
 
   async stop(): Promise<void> {
     const unwatch = this.unwatch;
     this.unwatch = null;
+    if (this.trailing) this.clock.clearTimeout(this.trailing);
+    this.trailing = null;
     await unwatch?.();
+    await this.republishing;
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
+  }
+
+  /** Republishes now, or once at the end of the interval when one ran (or runs) within it. */
+  private onBirth(): void {
+    if (this.trailing || !this.unwatch) return;
+    const wait = this.lastRepublishMs + BIRTH_REPUBLISH_INTERVAL_MS - this.clock.monotonic();
+    if (wait <= 0 && this.republishing === null) return this.republish();
+    this.trailing = this.clock.setTimeout(
+      () => {
+        this.trailing = null;
+        if (!this.unwatch) return;
+        if (this.republishing) void this.republishing.then(() => this.onBirth());
+        else this.republish();
+      },
+      Math.max(0, wait),
+    );
+  }
+
+  private republish(): void {
+    this.lastRepublishMs = this.clock.monotonic();
+    this.options.logger.info({ topic: this.birthTopic }, 'home assistant came online: republishing discovery and state');
+    this.republishing = this.publisher
+      .republish()
+      .catch((err: unknown) => this.options.logger.warn({ err }, 'republish for home assistant failed'))
+      .finally(() => {
+        this.republishing = null;
+      });
   }
 
   /** Publishes the sensor's discovery configs the first time it is seen (at most MAX_TRACKED_SENSORS sensors). */

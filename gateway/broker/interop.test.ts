@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../../test/prereq.ts';
@@ -153,6 +154,29 @@ describe.skipIf(!ready)('mosquitto_sub / mosquitto_pub interop', () => {
     await publishWith(['-t', 'private/b', '-m', 'forged by anonymous']);
     expect((await publishWith(['-u', 'alice', '-P', 'wonderland', '-t', 'private/c', '-m', 'real'])).code).toBe(0);
     expect((await s.done).out).toBe('private/c real');
+  });
+
+  it('anonymous clients may not keep a persistent session or publish large birth messages; users may', async () => {
+    // A persistent session queues QoS 1 messages while its client is away, without bound in Aedes.
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clean: false, clientId: 'anon-persistent', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 5 });
+    const persistent = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clean: false, clientId: 'alice-persistent', username: 'alice', password: 'wonderland', reconnectPeriod: 0 });
+    await persistent.endAsync(true);
+    const anonymous = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
+    const alice = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'alice', password: 'wonderland', reconnectPeriod: 0 });
+    try {
+      expect((await alice.subscribeAsync('homeassistant/status', { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+      const got: string[] = [];
+      alice.on('message', (_t, payload) => got.push(payload.toString()));
+      // The oversized one is refused (and its client disconnected, as for any refused publish).
+      await anonymous.publishAsync('homeassistant/status', 'x'.repeat(1024));
+      const another = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
+      await another.publishAsync('homeassistant/status', 'online');
+      await another.endAsync();
+      await expect.poll(() => got, { timeout: 10_000 }).toEqual(['online']);
+    } finally {
+      await anonymous.endAsync(true);
+      await alice.endAsync(true);
+    }
   });
 
   it('a publish to the ingest topic is stored through the pipeline', async () => {

@@ -72,6 +72,7 @@ export async function startMqttSurface(o: MqttSurfaceOptions): Promise<MqttSurfa
       ...(o.alertIds ? { alertIds: o.alertIds } : {}),
       ...(o.announcedAlerts ? { announcedAlerts: o.announcedAlerts } : {}),
       logger: o.logger,
+      clock: o.clock,
     });
     await discovery.start();
     const onReading = (r: { sensorId: string }): void => void discovery.announce(r.sensorId);
