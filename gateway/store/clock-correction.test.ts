@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { ClockTrust } from '../clock-trust.ts';
 import type { Reading } from '../types.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { SqliteStore, UNTRUSTED_SYNC_GRACE_MS } from './sqlite-store.ts';
 
 const DAY = 86_400_000;
 /** A Pi without RTC boots with the time it last saved (fake-hwclock): months behind. */
@@ -33,8 +33,8 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function open(): SqliteStore {
-  const store = new SqliteStore({ dataDir: dir, clock, timeTrusted: () => trust.isTrusted() });
+function open(syncEnabled = false): SqliteStore {
+  const store = new SqliteStore({ dataDir: dir, clock, timeTrusted: () => trust.isTrusted(), syncEnabled });
   stores.push(store);
   return store;
 }
@@ -106,6 +106,51 @@ describe('clock correction', () => {
     ]);
     // The cellar's device rebooted before the clock was trusted: its rows keep their flag and time.
     expect(second.recent('cellar', 0).map((r) => r.wallTimeMs)).toEqual([STALE_BOOT_TIME]);
+  });
+
+  it('holds readings with an untrusted time back from sync until corrected, then sends them with the corrected time', async () => {
+    const store = open(true);
+    store.append(take(0, 'boot-A'));
+    store.append(take(0, 'boot-gone', 'cellar'));
+    clock.advance(1000);
+    store.append(take(1, 'boot-A'));
+    store.flush();
+    // The central server keeps the first copy of a reading: none goes out with a 1970-or-stale time.
+    expect(store.unsyncedAfter(0, 100)).toEqual([]);
+    await ntpSyncs();
+    clock.advance(1000);
+    const anchor = take(2, 'boot-A');
+    store.append(anchor);
+    store.flush();
+    // boot-A is corrected; the cellar's boot ended before the clock was trusted: sync stops before its reading.
+    const corrected = [['kitchen', 0, anchor.wallTimeMs - 2000]];
+    expect(store.unsyncedAfter(0, 100).map((r) => [r.sensorId, r.seq, r.wallTimeMs])).toEqual(corrected);
+    clock.advance(UNTRUSTED_SYNC_GRACE_MS - 1);
+    expect(store.unsyncedAfter(0, 100).map((r) => [r.sensorId, r.seq, r.wallTimeMs])).toEqual(corrected);
+    clock.advance(1);
+    // Past the grace the uncorrectable reading goes out as it is, rather than never.
+    const sent = store.unsyncedAfter(0, 100);
+    expect(sent.map((r) => [r.sensorId, r.seq, r.wallTimeMs])).toEqual([
+      ['kitchen', 0, anchor.wallTimeMs - 2000],
+      ['cellar', 0, STALE_BOOT_TIME],
+      ['kitchen', 1, anchor.wallTimeMs - 1000],
+      ['kitchen', 2, anchor.wallTimeMs],
+    ]);
+  });
+
+  it('sends corrected readings as soon as no untrusted one is left, without waiting for the grace', async () => {
+    const store = open(true);
+    store.append(take(0));
+    clock.advance(1000);
+    store.append(take(1));
+    store.flush();
+    expect(store.unsyncedAfter(0, 100)).toEqual([]);
+    await ntpSyncs();
+    clock.advance(1000);
+    const anchor = take(2);
+    store.append(anchor);
+    store.flush();
+    expect(store.unsyncedAfter(0, 100).map((r) => r.wallTimeMs)).toEqual([anchor.wallTimeMs - 2000, anchor.wallTimeMs - 1000, anchor.wallTimeMs]);
   });
 
   it('takes an explicit anchor and rejects a bad one', () => {

@@ -74,13 +74,26 @@ describe('SqliteStore', () => {
     const applied = [
       { version: 1, name: 'readings', appliedAtMs: clock.now() },
       { version: 2, name: 'time_trusted_and_thinning', appliedAtMs: clock.now() },
+      { version: 3, name: 'unsynced_index', appliedAtMs: clock.now() },
     ];
     expect(first.migrations()).toEqual(applied);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     first.close();
     clock.advance(60_000);
     const second = open();
     expect(second.migrations()).toEqual(applied);
+  });
+
+  it("answers the uplink's questions from the unsynced rows' index, not by scanning the table", () => {
+    open().close();
+    const db = new Database(path.join(dataDir, 'hygrocast.db'), { readonly: true });
+    try {
+      const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      expect(plan('SELECT count(*), min(wall_ms) FROM readings WHERE synced = 0')).toMatch(/USING INDEX readings_unsynced/);
+      expect(plan('SELECT id FROM readings WHERE id > 5 AND id < 100 AND synced = 0 ORDER BY id LIMIT 10')).toMatch(/readings_unsynced/);
+    } finally {
+      db.close();
+    }
   });
 
   it('applies a later migration in order, and refuses a file newer than it knows', () => {

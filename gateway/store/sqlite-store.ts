@@ -49,6 +49,11 @@ export interface SqliteStoreOptions {
 }
 
 export const DB_FILE_NAME = 'hygrocast.db';
+/**
+ * How long after the clock becomes trusted readings stamped before it are held back from sync
+ * for their boot's correction, ms (SqliteStore.unsyncedAfter).
+ */
+export const UNTRUSTED_SYNC_GRACE_MS = 10 * 60_000;
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /**
  * Default byte budget: 512 MiB, small next to an 8 GB SD card. At about 90 bytes per raw reading
@@ -125,6 +130,9 @@ export class SqliteStore implements ReadingStore {
   private readonly untrustedPending = new Set<number>();
   private readonly syncEnabled: boolean;
   private readonly timeTrusted: () => boolean;
+  private readonly monotonic: () => number;
+  /** Monotonic ms since which timeTrusted() has been seen true by unsyncedAfter(); null while false. */
+  private trustedSinceMono: number | null = null;
 
   constructor(options: SqliteStoreOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -142,6 +150,7 @@ export class SqliteStore implements ReadingStore {
     this.syncEnabled = options.syncEnabled ?? false;
     this.timeTrusted = options.timeTrusted ?? (() => true);
     const clock = options.clock ?? systemClock;
+    this.monotonic = () => clock.monotonic();
     this.log = options.logger ?? (() => {});
     this.pending = new PendingBuffer(maxPending);
 
@@ -229,13 +238,33 @@ export class SqliteStore implements ReadingStore {
     return this.stmt.markSynced.run(upToId).changes;
   }
 
-  /** Unsynced stored (flushed) readings with id > afterId, by increasing id, at most `limit`; for the sync uplink. */
+  /**
+   * Unsynced stored (flushed) readings with id > afterId, by increasing id, at most `limit`; for the
+   * sync uplink. Stops before the first reading still stamped with an untrusted clock
+   * (time_trusted = 0): the central server keeps the first copy of a reading, so it must not get
+   * one whose time is about to be corrected. They are held while the clock is untrusted and for
+   * UNTRUSTED_SYNC_GRACE_MS after it became trusted, time for each live boot's first trusted
+   * reading to correct them; what is still untrusted then belongs to a boot that ended before
+   * the clock was trusted, cannot be corrected, and is sent as it is rather than never.
+   */
   unsyncedAfter(afterId: number, limit: number): StoredReading[] {
     this.assertOpen();
+    checkIntOption('afterId', afterId, 0, Number.MAX_SAFE_INTEGER);
+    checkIntOption('limit', limit, 1, 100_000);
+    const holdFrom = this.untrustedSyncHold();
     const rows = this.db
-      .prepare('SELECT id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings WHERE id > ? AND synced = 0 ORDER BY id LIMIT ?')
-      .all(checkIntOption('afterId', afterId, 0, Number.MAX_SAFE_INTEGER), checkIntOption('limit', limit, 1, 100_000)) as Row[];
+      .prepare('SELECT id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings WHERE id > ? AND id < ? AND synced = 0 ORDER BY id LIMIT ?')
+      .all(afterId, holdFrom ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
     return rows.map(fromRow);
+  }
+
+  /** Id of the first unsynced untrusted reading while such readings are held back, else null. */
+  private untrustedSyncHold(): number | null {
+    const now = this.monotonic();
+    if (!this.timeTrusted()) this.trustedSinceMono = null;
+    else this.trustedSinceMono ??= now;
+    if (this.trustedSinceMono !== null && now - this.trustedSinceMono >= UNTRUSTED_SYNC_GRACE_MS) return null;
+    return (this.db.prepare('SELECT min(id) FROM readings WHERE time_trusted = 0 AND synced = 0').pluck().get() as number | null) ?? null;
   }
 
   /** markSynced() over afterId < id <= upToId only: a primary-key range, so its cost is the batch, not the table. */
