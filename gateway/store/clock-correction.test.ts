@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { ClockTrust } from '../clock-trust.ts';
 import type { Reading } from '../types.ts';
-import { SqliteStore, UNTRUSTED_SYNC_GRACE_MS } from './sqlite-store.ts';
+import { MAX_UNTRUSTED_SYNC_HOLD_MS, SqliteStore, UNTRUSTED_SYNC_GRACE_MS } from './sqlite-store.ts';
 
 const DAY = 86_400_000;
 /** A Pi without RTC boots with the time it last saved (fake-hwclock): months behind. */
@@ -151,6 +151,22 @@ describe('clock correction', () => {
     store.append(anchor);
     store.flush();
     expect(store.unsyncedAfter(0, 100).map((r) => r.wallTimeMs)).toEqual([anchor.wallTimeMs - 2000, anchor.wallTimeMs - 1000, anchor.wallTimeMs]);
+  });
+
+  it('does not hold sync for good when the clock is never trusted (no NTP on the network)', () => {
+    const store = open(true);
+    store.append(take(0));
+    store.flush();
+    expect(store.unsyncedAfter(0, 100)).toEqual([]);
+    clock.advance(MAX_UNTRUSTED_SYNC_HOLD_MS - 1);
+    expect(store.unsyncedAfter(0, 100)).toEqual([]);
+    clock.advance(1);
+    expect(store.unsyncedAfter(0, 100).map((r) => r.seq)).toEqual([0]);
+    store.markSyncedRange(0, 1);
+    // Later readings go at once while the clock stays untrusted: no new hour of waiting each time.
+    store.append(take(1));
+    store.flush();
+    expect(store.unsyncedAfter(0, 100).map((r) => r.seq)).toEqual([1]);
   });
 
   it('takes an explicit anchor and rejects a bad one', () => {

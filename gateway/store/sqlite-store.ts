@@ -54,6 +54,11 @@ export const DB_FILE_NAME = 'hygrocast.db';
  * for their boot's correction, ms (SqliteStore.unsyncedAfter).
  */
 export const UNTRUSTED_SYNC_GRACE_MS = 10 * 60_000;
+/**
+ * Longest time readings stamped with an untrusted clock hold sync back while the clock stays
+ * untrusted, ms: then they (and later ones) are sent as they are until the clock is trusted.
+ */
+export const MAX_UNTRUSTED_SYNC_HOLD_MS = 60 * 60_000;
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /**
  * Default byte budget: 512 MiB, small next to an 8 GB SD card. At about 90 bytes per raw reading
@@ -133,6 +138,8 @@ export class SqliteStore implements ReadingStore {
   private readonly monotonic: () => number;
   /** Monotonic ms since which timeTrusted() has been seen true by unsyncedAfter(); null while false. */
   private trustedSinceMono: number | null = null;
+  /** Monotonic ms since which untrusted readings have held sync back while the clock stays untrusted. */
+  private heldSinceMono: number | null = null;
 
   constructor(options: SqliteStoreOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -261,10 +268,17 @@ export class SqliteStore implements ReadingStore {
   /** Id of the first unsynced untrusted reading while such readings are held back, else null. */
   private untrustedSyncHold(): number | null {
     const now = this.monotonic();
-    if (!this.timeTrusted()) this.trustedSinceMono = null;
+    const trusted = this.timeTrusted();
+    if (!trusted) this.trustedSinceMono = null;
     else this.trustedSinceMono ??= now;
+    if (trusted) this.heldSinceMono = null;
     if (this.trustedSinceMono !== null && now - this.trustedSinceMono >= UNTRUSTED_SYNC_GRACE_MS) return null;
-    return (this.db.prepare('SELECT min(id) FROM readings WHERE time_trusted = 0 AND synced = 0').pluck().get() as number | null) ?? null;
+    const first = (this.db.prepare('SELECT min(id) FROM readings WHERE time_trusted = 0 AND synced = 0').pluck().get() as number | null) ?? null;
+    if (first === null || trusted) return first;
+    // A clock that stays untrusted (no NTP server on the gateway's network) must not stop sync for
+    // good: after MAX_UNTRUSTED_SYNC_HOLD_MS readings go as they are, until the clock is trusted.
+    this.heldSinceMono ??= now;
+    return now - this.heldSinceMono >= MAX_UNTRUSTED_SYNC_HOLD_MS ? null : first;
   }
 
   /** markSynced() over afterId < id <= upToId only: a primary-key range, so its cost is the batch, not the table. */
