@@ -52,7 +52,10 @@ class FakeModel implements Forecaster {
 
 /** Two days of a daily humidity cycle every 10 min for two sensors: persistence errs about 0.5 %RH per step. */
 function storeWithHistory(): MemoryStore {
-  const store = new MemoryStore();
+  return fillHistory(new MemoryStore());
+}
+
+function fillHistory(store: MemoryStore): MemoryStore {
   for (const sensorId of ['a', 'b']) {
     for (let k = 0; k < 288; k++) {
       const t = START + k * STEP_MS;
@@ -213,6 +216,34 @@ describe('ModelManager', () => {
     const rollback = reports.find((r) => r.outcome === 'rolled_back_live_error');
     expect(rollback).toMatchObject({ version: 'next', otherVersion: 'old', detail: expect.stringMatching(/live MAE 1\.\d+ %RH vs 0\.500/) as string });
     expect(next.closed).toBe(true);
+  });
+
+  it('promotes as unshadowed, not as better, on fewer shadow points than minShadowSamples', async () => {
+    const { manager, reports } = setup(new FakeModel('old', 3), [new FakeModel('next', 0)], { minShadowSamples: 100_000 });
+    closers.push(() => manager.close());
+    const event = await manager.offer('next.onnx');
+    expect(event).toMatchObject({ outcome: 'promoted_unshadowed', detail: expect.stringMatching(/^\d+ shadow points .*100000 needed/) });
+    expect(reports.map((r) => r.outcome)).toEqual(['promoted_unshadowed']);
+  });
+
+  it('checks an unshadowed model against the previous one on the data that arrived since, and rolls a worse one back', async () => {
+    const empty = new MemoryStore();
+    const old = new FakeModel('old', 0);
+    const next = new FakeModel('next', 3);
+    const { manager, clock, log, reports } = setup(old, [next], { store: empty, minLiveScored: 6, liveCheckIntervalMs: 60_000 });
+    closers.push(() => manager.close());
+    // No local data and no live record of the previous model: nothing to compare on at the offer.
+    expect(await manager.offer('next.onnx')).toMatchObject({ outcome: 'promoted_unshadowed' });
+    // Readings and the new model's scored forecasts arrive (3 %RH off).
+    fillHistory(empty);
+    for (let k = 0; k < 6; k++) {
+      log.record({ sensorId: 'a', issuedAtMs: clock.now() + k * STEP_MS, baseTimeMs: clock.now() + k * STEP_MS, modelVersion: 'next', points: HORIZONS.map((h) => ({ horizonS: h, rh: 53, lower: 0, upper: 100 })), warmingUp: false });
+    }
+    clock.advance(9 * STEP_MS);
+    log.score(() => 50);
+    manager.checkLive();
+    await expect.poll(() => manager.version).toBe('old');
+    expect(reports.map((r) => r.outcome)).toEqual(['promoted_unshadowed', 'rolled_back_live_error']);
   });
 
   it('ends probation after probationMs and reports the model as kept', async () => {

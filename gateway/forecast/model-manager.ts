@@ -67,6 +67,11 @@ export interface ModelManagerOptions {
   liveCheckIntervalMs?: number;
   /** Scored forecast points the new model needs before its live error counts. Default 36. */
   minLiveScored?: number;
+  /**
+   * Shadow points (forecast points scored against local truth) a comparison needs to count;
+   * fewer is no evidence, and the model is promoted as unshadowed. Default 36.
+   */
+  minShadowSamples?: number;
   /** Window of the previous model's live error taken as its baseline at promotion, ms. Default 86 400 000. */
   baselineWindowMs?: number;
   shadow?: ShadowOptions;
@@ -77,6 +82,8 @@ interface Probation {
   sinceMs: number;
   /** The previous model's MAE per horizon to beat (live before promotion, else shadow); empty when unknown. */
   baseline: Record<string, number>;
+  /** A shadow comparison on the data since promotion, run once when there was no baseline. */
+  rechecking: boolean;
 }
 
 /**
@@ -107,10 +114,10 @@ export class ModelManager {
   readonly forecaster: Forecaster;
 
   constructor(options: ModelManagerOptions) {
-    this.o = { shadowTolerance: 0, liveMargin: 0.1, probationMs: 86_400_000, liveCheckIntervalMs: 60_000, minLiveScored: 36, baselineWindowMs: 86_400_000, ...options };
+    this.o = { shadowTolerance: 0, liveMargin: 0.1, probationMs: 86_400_000, liveCheckIntervalMs: 60_000, minLiveScored: 36, minShadowSamples: 36, baselineWindowMs: 86_400_000, ...options };
     this.localPath = path.resolve(options.localPath ?? options.initial.info.path);
     for (const key of ['shadowTolerance', 'liveMargin'] as const) if (!(this.o[key] >= 0)) throw new RangeError(`model manager option ${key} must be >= 0 (got ${this.o[key]})`);
-    for (const key of ['probationMs', 'liveCheckIntervalMs', 'minLiveScored', 'baselineWindowMs'] as const) {
+    for (const key of ['probationMs', 'liveCheckIntervalMs', 'minLiveScored', 'minShadowSamples', 'baselineWindowMs'] as const) {
       if (!(this.o[key] >= 1)) throw new RangeError(`model manager option ${key} must be >= 1 (got ${this.o[key]})`);
     }
     this.active = options.initial;
@@ -202,13 +209,17 @@ export class ModelManager {
       await candidate.close();
       return this.emit(event('refused_shadow_failed', shadow.candidateFailure));
     }
-    const [cur, cand] = [shadow.currentMean, shadow.candidateMean];
+    // A handful of points is no evidence either way: below minShadowSamples the model goes on as unshadowed.
+    const evidence = shadow.samples >= this.o.minShadowSamples;
+    const [cur, cand] = evidence ? [shadow.currentMean, shadow.candidateMean] : [null, null];
     if (cur !== null && cand !== null && cand > cur * (1 + this.o.shadowTolerance)) {
       await candidate.close();
       return this.emit(event('refused_worse_in_shadow', `shadow MAE ${cand.toFixed(3)} %RH vs ${cur.toFixed(3)} for ${a.version} over ${shadow.samples} points`, shadow.candidate));
     }
-    await this.promote(candidate, shadow.current);
-    if (cur === null || cand === null) return this.emit(event('promoted_unshadowed', 'no recent local data to compare on; live checks guard the model'));
+    await this.promote(candidate, evidence ? shadow.current : {});
+    if (cur === null || cand === null) {
+      return this.emit(event('promoted_unshadowed', `${shadow.samples} shadow points on recent local data (${this.o.minShadowSamples} needed to compare); live checks guard the model`));
+    }
     return this.emit(event('promoted', `shadow MAE ${cand.toFixed(3)} %RH vs ${cur.toFixed(3)} for ${a.version} over ${shadow.samples} points`, shadow.candidate));
   }
 
@@ -217,7 +228,7 @@ export class ModelManager {
     const live = perHorizon(this.liveRows(this.active.info.version, now - this.o.baselineWindowMs), this.o.minLiveScored);
     const swap = (): void => {
       const older = this.probation?.previous;
-      this.probation = { previous: this.active, sinceMs: now, baseline: Object.keys(live).length > 0 ? live : shadowBaseline };
+      this.probation = { previous: this.active, sinceMs: now, baseline: Object.keys(live).length > 0 ? live : shadowBaseline, rechecking: false };
       this.active = candidate;
       if (older) this.background(older.close());
     };
@@ -243,6 +254,13 @@ export class ModelManager {
     const p = this.probation;
     if (!p) return;
     const live = perHorizon(this.liveRows(this.active.info.version, p.sinceMs), this.o.minLiveScored);
+    if (Object.keys(p.baseline).length === 0 && Object.keys(live).length > 0 && !p.rechecking) {
+      // Promoted without a baseline (no live error of the previous model, no shadow evidence):
+      // now that truths have arrived since, both models (the previous one is still loaded) are
+      // compared on that data, and the live checks go on against the previous model's result.
+      p.rechecking = true;
+      this.background(this.recheck(p));
+    }
     // Compared on the horizons both have: short horizons are scored first and err less.
     const common = Object.keys(live).filter((h) => p.baseline[h] !== undefined);
     const mae = common.length === 0 ? null : mean(common.map((h) => live[h]!));
@@ -254,7 +272,22 @@ export class ModelManager {
       this.probation = null;
       this.stopTimer();
       this.background(p.previous.close());
-      this.background(this.emit({ outcome: 'kept', version: this.active.info.version, otherVersion: p.previous.info.version, detail: mae === null ? 'probation over' : `probation over; live MAE ${mae.toFixed(3)} %RH` }));
+      const detail = mae === null ? 'probation over without a comparison (no live error of either model, no shadow evidence)' : `probation over; live MAE ${mae.toFixed(3)} %RH vs ${before!.toFixed(3)}`;
+      this.background(this.emit({ outcome: 'kept', version: this.active.info.version, otherVersion: p.previous.info.version, detail }));
+    }
+  }
+
+  private async recheck(p: Probation): Promise<void> {
+    try {
+      const shadow = await shadowCompare(this.o.store, p.previous, this.active, this.o.shadow);
+      if (this.probation !== p || shadow.candidateFailure !== null || shadow.samples < this.o.minShadowSamples) return;
+      p.baseline = shadow.current;
+      this.checkLive();
+    } catch {
+      // The store is busy or closing: the model stays on probation without a baseline, as before.
+    } finally {
+      // Another try at the next check when this one found too little data.
+      if (this.probation === p && Object.keys(p.baseline).length === 0) p.rechecking = false;
     }
   }
 

@@ -41,6 +41,7 @@ describe('ModelRollout', () => {
         },
       },
       manager: {
+        version: 'v1',
         offer: (file) => {
           offered.push(file);
           return Promise.resolve<ModelEvent>({ outcome: 'promoted', version: 'v3', otherVersion: 'v1', detail: '' });
@@ -65,6 +66,53 @@ describe('ModelRollout', () => {
     expect(seen).toHaveLength(5); // stopped: no more checks
   });
 
+  it('offers a model on disk again after a temporary refusal, across a restart too, but not after a lasting one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-rollout-'));
+    dirs.push(dir);
+    const clock = new ManualClock();
+    const v2 = { version: 'v2', file: path.join(dir, 'v2.onnx') };
+    let answer: UpdateOutcome = { kind: 'verified', ...v2, contract: testContract({ modelVersion: 'v2' }) };
+    const manager = { version: 'v1', outcomes: [] as ModelEvent['outcome'][], offered: 0 };
+    const rollout = (): ModelRollout =>
+      new ModelRollout({
+        clock,
+        modelsDir: dir,
+        checkIntervalMs: 1000,
+        updater: { check: () => Promise.resolve(answer) },
+        manager: {
+          get version() {
+            return manager.version;
+          },
+          offer: () => {
+            manager.offered++;
+            const outcome = manager.outcomes.shift() ?? 'refused_worse_in_shadow';
+            if (outcome === 'promoted') manager.version = 'v2';
+            return Promise.resolve<ModelEvent>({ outcome, version: 'v2', otherVersion: 'v1', detail: '' });
+          },
+        },
+        onOutcome: () => {},
+        onError: (err) => {
+          throw err;
+        },
+      });
+    // The shadow failed on a store error: the next check (a 304 now) offers it again.
+    manager.outcomes.push('refused_shadow_failed', 'refused_load_failed');
+    const first = rollout();
+    await first.checkNow();
+    answer = { kind: 'unchanged' };
+    await first.checkNow();
+    expect(manager.offered).toBe(2);
+    // Restarted (no ETag, the manifest names the model already on disk): offered again.
+    answer = { kind: 'unchanged', ...v2 };
+    await rollout().checkNow();
+    expect(manager.offered).toBe(3);
+    // Worse in shadow is for good: neither the next check nor a restart offers it again.
+    const second = rollout();
+    await second.checkNow();
+    await rollout().checkNow();
+    expect(manager.offered).toBe(3);
+  });
+
   it('remembers the active model inside the models folder and falls back to the configured one otherwise', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-active-'));
     dirs.push(dir);
@@ -79,6 +127,6 @@ describe('ModelRollout', () => {
     expect(activeModelPath(dir, fallback)).toBe(fallback);
     fs.writeFileSync(path.join(dir, 'active.json'), JSON.stringify({ version: 'x', file: '../../etc/passwd' }));
     expect(activeModelPath(dir, fallback)).toBe(fallback); // never outside the folder
-    expect(() => new ModelRollout({ clock: new ManualClock(), checkIntervalMs: 0, updater: { check: () => Promise.resolve({ kind: 'none' }) }, manager: { offer: () => Promise.reject(new Error('x')) }, onOutcome: () => {}, onError: () => {} })).toThrow(/checkIntervalMs/);
+    expect(() => new ModelRollout({ clock: new ManualClock(), checkIntervalMs: 0, updater: { check: () => Promise.resolve({ kind: 'none' }) }, manager: { version: 'v1', offer: () => Promise.reject(new Error('x')) }, onOutcome: () => {}, onError: () => {} })).toThrow(/checkIntervalMs/);
   });
 });

@@ -8,7 +8,9 @@ import { writeFileDurable } from '../durable-file.ts';
 
 export interface ModelRolloutOptions {
   updater: Pick<ModelUpdater, 'check'>;
-  manager: Pick<ModelManager, 'offer'>;
+  manager: Pick<ModelManager, 'offer' | 'version'>;
+  /** Folder of verified models, where each version's last decision is kept (decisions.json). Default: none kept across restarts. */
+  modelsDir?: string;
   clock: Clock;
   /** Time between two checks with the central server, ms (sync.modelCheckIntervalMs). */
   checkIntervalMs: number;
@@ -28,10 +30,14 @@ export interface ModelRolloutOptions {
  */
 export class ModelRollout {
   private readonly passes: SerialPasses;
+  /** The last model offered whose refusal was temporary: offered again at the next check. */
+  private retry: { version: string; file: string } | null = null;
+  private readonly decisions: Decisions;
 
   constructor(private readonly o: ModelRolloutOptions) {
     if (!(o.checkIntervalMs >= 1)) throw new RangeError(`checkIntervalMs must be >= 1 (got ${o.checkIntervalMs})`);
     this.passes = new SerialPasses(o.clock, o.checkIntervalMs, () => this.checkNow());
+    this.decisions = new Decisions(o.modelsDir);
   }
 
   start(): void {
@@ -43,15 +49,68 @@ export class ModelRollout {
     return this.passes.stop();
   }
 
-  /** One check now; never rejects (errors go to onError). */
+  /**
+   * One check now; never rejects (errors go to onError). A newly verified model is offered. A model
+   * already on disk (unchanged) is offered again when it is not the one forecasting and its last
+   * offer did not end in a lasting decision: the shadow failed on a store error, the load failed,
+   * or the gateway stopped in the middle (power cut) and never decided.
+   */
   async checkNow(): Promise<void> {
     try {
       const outcome = await this.o.updater.check();
       this.o.onOutcome(outcome);
-      if (outcome.kind === 'verified') this.o.onOutcome(await this.o.manager.offer(outcome.file));
+      const model =
+        outcome.kind === 'verified'
+          ? { version: outcome.version, file: outcome.file }
+          : outcome.kind === 'unchanged'
+            ? outcome.version !== undefined && outcome.file !== undefined
+              ? { version: outcome.version, file: outcome.file }
+              : this.retry
+            : null;
+      this.retry = null;
+      if (model === null || model.version === this.o.manager.version) return;
+      if (outcome.kind !== 'verified' && this.decisions.lasting(model.version)) return;
+      const event = await this.o.manager.offer(model.file);
+      this.o.onOutcome(event);
+      this.decisions.record(model.version, event.outcome);
+      if (!LASTING.has(event.outcome)) this.retry = model;
     } catch (err) {
       this.o.onError(err);
     }
+  }
+}
+
+/** Outcomes that settle a version for good: it is not offered again unless downloaded anew. */
+const LASTING = new Set<ModelEvent['outcome']>(['promoted', 'promoted_unshadowed', 'refused_worse_in_shadow', 'refused_incompatible', 'already_running', 'rolled_back_error', 'rolled_back_invalid_output', 'rolled_back_live_error', 'kept']);
+const DECISIONS_FILE = 'decisions.json';
+/** Versions whose decision is kept; the oldest are forgotten past it. */
+const MAX_DECISIONS = 64;
+
+/** The last decision per model version, kept durably in `<modelsDir>/decisions.json` when there is a folder. */
+class Decisions {
+  private readonly byVersion = new Map<string, string>();
+
+  constructor(private readonly dir: string | undefined) {
+    if (!dir) return;
+    try {
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, DECISIONS_FILE), 'utf8')) as Record<string, unknown>;
+      for (const [version, outcome] of Object.entries(saved)) if (typeof outcome === 'string') this.byVersion.set(version, outcome);
+    } catch {
+      // none yet, or unreadable: every model on disk may be offered again, which is safe
+    }
+  }
+
+  lasting(version: string): boolean {
+    return LASTING.has(this.byVersion.get(version) as ModelEvent['outcome']);
+  }
+
+  record(version: string, outcome: string): void {
+    this.byVersion.delete(version);
+    this.byVersion.set(version, outcome);
+    while (this.byVersion.size > MAX_DECISIONS) this.byVersion.delete(this.byVersion.keys().next().value!);
+    if (!this.dir) return;
+    fs.mkdirSync(this.dir, { recursive: true });
+    writeFileDurable(path.join(this.dir, DECISIONS_FILE), JSON.stringify(Object.fromEntries(this.byVersion)));
   }
 }
 

@@ -23,7 +23,7 @@ export interface ModelUpdaterOptions {
 }
 
 export type UpdateOutcome =
-  | { kind: 'unchanged' } // 304 or the version already verified here
+  | { kind: 'unchanged'; version?: string; file?: string } // 304, or the version already verified here (named, with its file)
   | { kind: 'none' } // the server has no production model
   | { kind: 'verified'; version: string; file: string; contract: ModelContract }
   | { kind: 'rejected'; version: string; code: ModelVerifyError['code']; message: string };
@@ -62,7 +62,7 @@ export class ModelUpdater {
     const file = path.join(this.o.modelsDir, `${safeName(manifest.version)}.onnx`);
     if (onDiskIntact(file, manifest.sha256)) {
       this.etag = etag;
-      return { kind: 'unchanged' };
+      return { kind: 'unchanged', version: manifest.version, file };
     }
     let outcome: UpdateOutcome;
     try {

@@ -39,6 +39,7 @@ export function startModelRollout(o: StartModelRolloutOptions): RunningModelRoll
   const rollout = new ModelRollout({
     updater,
     manager: o.manager,
+    modelsDir: o.modelsDir,
     clock: o.clock,
     checkIntervalMs: o.sync.modelCheckIntervalMs,
     onOutcome: (outcome) => {
