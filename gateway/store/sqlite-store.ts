@@ -49,6 +49,8 @@ export interface SqliteStoreOptions {
 }
 
 export const DB_FILE_NAME = 'hygrocast.db';
+/** After an eviction, free pages go back to the disk only when the file exceeds the budget by this factor. */
+const EVICTION_FILE_SLACK = 1.1;
 /**
  * How long after the clock becomes trusted readings stamped before it are held back from sync
  * for their boot's correction, ms (SqliteStore.unsyncedAfter).
@@ -321,14 +323,17 @@ export class SqliteStore implements ReadingStore {
   }
 
   /**
-   * When the file is larger than the budget (the budget was lowered), give free pages back to the
-   * disk (auto_vacuum = INCREMENTAL); otherwise they stay for reuse. Runs at open and after eviction.
+   * When the file is larger than the budget times `slack` (the budget was lowered), give free pages
+   * back to the disk (auto_vacuum = INCREMENTAL); otherwise they stay for reuse. At open the slack
+   * is 1; after an eviction it is EVICTION_FILE_SLACK, since in steady state the file sits just
+   * above the budget when eviction starts, and releasing the pages an eviction freed would only
+   * have the next inserts grow the file again: twice the writes to an SD card for nothing.
    */
-  private releaseFreePagesOverBudget(): void {
+  private releaseFreePagesOverBudget(slack = 1): void {
     if (this.evictor === null) return;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     const pages = this.db.pragma('page_count', { simple: true }) as number;
-    if (pages * pageSize > this.evictor.budgetBytes) this.db.pragma('incremental_vacuum');
+    if (pages * pageSize > this.evictor.budgetBytes * slack) this.db.pragma('incremental_vacuum');
   }
 
   /** Writes the buffer in one transaction. On failure (e.g. SQLITE_FULL) it rolls back, keeps the buffer and throws. */
@@ -372,7 +377,7 @@ export class SqliteStore implements ReadingStore {
       // Steps that committed before a failure are counted too (enforce adds to the counters per step).
       this.storedCount -= total() - before;
     }
-    if (total() > before) this.releaseFreePagesOverBudget();
+    if (total() > before) this.releaseFreePagesOverBudget(EVICTION_FILE_SLACK);
     const unsynced = this.evictions.dropped_unsynced - unsyncedBefore;
     if (unsynced > 0) this.log(`byte budget reached with nothing synced left: dropped ${unsynced} unsynced readings`);
   }
