@@ -34,6 +34,7 @@ function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>
 }
 
 const brokers: RunningBroker[] = [];
+const clientsToClose: net.Socket[] = [];
 const clients: MqttClient[] = [];
 const children = new Set<ChildProcess>();
 
@@ -89,6 +90,7 @@ afterEach(async () => {
   for (const child of children) child.kill('SIGKILL');
   children.clear();
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  for (const socket of clientsToClose.splice(0)) socket.destroy();
   await Promise.all(brokers.splice(0).map((b) => b.close()));
 });
 
@@ -135,6 +137,38 @@ describe('embedded broker', () => {
     const links = await live;
     expect(JSON.parse(links.get('hygrocast/kitchen/link')!)).toEqual({ state: 'up', source: 'serial:/dev/ttyUSB0', detail: 'opened', time: '2026-01-01T00:00:00.000Z' });
     expect(JSON.parse(links.get('hygrocast/cellar/link')!)).toMatchObject({ state: 'down', source: 'sim:cellar' });
+  });
+
+  it("delivers every state live to a '#' subscriber while clients publish in between (Aedes drops out-of-order numbers)", async () => {
+    const { broker } = await start();
+    const publisher = new MqttPublisher(broker.aedes);
+    await publisher.online();
+    // As the ingest source does: each ingest message, delivered in process, publishes the sensor's retained state.
+    await new Promise<void>((resolve) =>
+      broker.aedes.subscribe(
+        'hub/+',
+        (packet, done) => {
+          done();
+          void publisher.publishReading({ ...reading, sensorId: packet.topic.slice(4), rh: Number(String(packet.payload)) });
+        },
+        resolve,
+      ),
+    );
+    // The subscriber sees the hub's messages too (Node-RED on '#'): they are what overtakes.
+    const client = await connect(broker.port);
+    await client.subscribeAsync('#');
+    const live: string[] = [];
+    client.on('message', (topic, _payload, packet) => void (!packet.retain && live.push(topic)));
+    // A hub sends two readings in one TCP write: raw MQTT 3.1.1 CONNECT, then two PUBLISH packets.
+    const hub = net.connect(broker.port, '127.0.0.1');
+    clientsToClose.push(hub);
+    await new Promise<void>((resolve) => hub.once('connect', () => resolve()));
+    const connectPacket = Buffer.from([0x10, 15, 0, 4, ...Buffer.from('MQTT'), 4, 0x02, 0, 0, 0, 3, ...Buffer.from('hub')]);
+    const publishPacket = (topic: string, payload: string): Buffer => Buffer.from([0x30, 2 + topic.length + payload.length, 0, topic.length, ...Buffer.from(topic), ...Buffer.from(payload)]);
+    hub.write(connectPacket);
+    await expect.poll(() => broker.aedes.connectedClients).toBe(2);
+    hub.write(Buffer.concat([publishPacket('hub/kitchen', '41'), publishPacket('hub/cellar', '77')]));
+    await expect.poll(() => live.filter((t) => t === 'hygrocast/kitchen' || t === 'hygrocast/cellar').sort()).toEqual(['hygrocast/cellar', 'hygrocast/kitchen']);
   });
 
   it('offline() leaves `offline` retained for later subscribers', async () => {

@@ -197,17 +197,34 @@ export class MqttPublisher {
     return topics;
   }
 
-  private publishOne(m: MqttMessage): Promise<void> {
+  /**
+   * Aedes numbers a packet when publish() is called but stores a retained one (asynchronously)
+   * before it emits it; a client's non-retained publish in between overtakes it, and Aedes's
+   * per-client dedupe (by number) then drops ours for every subscriber of both: a Node-RED flow on
+   * `hygrocast/#` missed sensor states live (moscajs/aedes#994). So with a real broker the retained
+   * copy is stored first and the live message goes out non-retained, emitted at once: live
+   * delivery to existing subscribers carries retain 0 anyway [MQTT-3.3.1-9], and a new subscriber
+   * gets the stored copy, retained.
+   */
+  private async publishOne(m: MqttMessage): Promise<void> {
+    const payload = Buffer.from(m.payload, 'utf8');
+    const store = (this.aedes as { persistence?: RetainedStore }).persistence;
+    const storeFirst = m.retain && typeof store?.storeRetained === 'function';
+    try {
+      if (storeFirst) await store!.storeRetained({ cmd: 'publish', topic: m.topic, payload, qos: 0, retain: true, dup: false });
+    } catch (err) {
+      throw new BrokerError('PUBLISH_FAILED', `storing the retained ${m.topic} failed: ${(err as Error).message}`, { cause: err });
+    }
     return new Promise((resolve, reject) => {
       this.aedes.publish(
-        { cmd: 'publish', topic: m.topic, payload: Buffer.from(m.payload, 'utf8'), qos: 0, retain: m.retain, dup: false },
+        { cmd: 'publish', topic: m.topic, payload, qos: 0, retain: m.retain && !storeFirst, dup: false },
         (err?: Error) => (err ? reject(new BrokerError('PUBLISH_FAILED', `publishing ${m.topic} failed: ${err.message}`, { cause: err })) : resolve()),
       );
     });
   }
 }
 
-/**
- * Sets `key` as the most recent entry of `map` (Map order is insertion order: re-inserting moves
- * it last) and forgets the least recent entry beyond `max`.
- */
+/** The part of Aedes's persistence the publisher uses (aedes-persistence storeRetained: an empty payload deletes). */
+interface RetainedStore {
+  storeRetained(packet: { cmd: 'publish'; topic: string; payload: Buffer; qos: 0; retain: true; dup: false }): Promise<void>;
+}
