@@ -108,7 +108,7 @@ describe('a running gateway seen by an operator', () => {
     if (!gw) throw new Error('gateway not started');
     if (!chromiumPath) return;
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: 'en-US' });
     const problems: string[] = [];
     page.on('console', (msg) => {
       if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()}`);
@@ -163,7 +163,8 @@ describe('a running gateway seen by an operator', () => {
     await expect(page.locator('#gateway-name').textContent()).resolves.toBe('cellar-pi');
     await expect(page.title()).resolves.toBe('cellar-pi · hygrocast');
     await page.locator('[data-sensor="sim-1"] .alert').waitFor({ state: 'visible', timeout: 15_000 });
-    await expect(page.locator('[data-sensor="sim-1"] .alert').textContent()).resolves.toMatch(/^⚠ above 5 %RH (expected \d\d:\d\d|possible within .+)$/);
+    // In a 12-hour locale the expected time keeps its AM/PM.
+    await expect(page.locator('[data-sensor="sim-1"] .alert').textContent()).resolves.toMatch(/^⚠ above 5 %RH (expected \d\d:\d\d [AP]M|possible within .+)$/);
     await expect(page.locator('[data-sensor="sim-2"] .alert').isHidden()).resolves.toBe(true);
     await expect(page.locator('[data-sensor="sim-1"] .error-note').textContent()).resolves.toMatch(/^live error/);
 

@@ -22,6 +22,8 @@ export class Heartbeat<T extends HeartbeatTarget> {
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly onDead: (target: T) => void,
+    /** Called at every tick after the pings (the hub's application-level keepalive). */
+    private readonly onTick: () => void = () => {},
   ) {}
 
   start(): void {
@@ -54,6 +56,11 @@ export class Heartbeat<T extends HeartbeatTarget> {
   }
 
   private tick(): void {
+    this.pingAll();
+    this.onTick();
+  }
+
+  private pingAll(): void {
     for (const [target, answered] of this.alive) {
       if (!answered) {
         this.alive.delete(target);

@@ -96,4 +96,22 @@ describe('dashboard WebSocket with operator events', () => {
     await second.next(1);
     expect(second.got[0]).toMatchObject({ type: 'snapshot', sync: sync(42), sensors: [{ sensorId: 'a', alert: alert('a', 'on'), forecastError: report('a', 1.25) }] });
   });
+
+  it('sends a keepalive message every heartbeat interval, so a page whose sensors are quiet does not take the silence for a dead gateway', async () => {
+    const bus = new GatewayBus();
+    const data = new MemoryDashboardData(gatewayInfo);
+    data.attach(bus);
+    const clock = new ManualClock(T0);
+    dashboard = await startDashboard({ host: '127.0.0.1', port: 0, bus, data, logger: pino({ level: 'silent' }), clock, heartbeatIntervalMs: 30_000 });
+    const page = collect(dashboard.port);
+    sockets.push(page.ws);
+    await page.next(1);
+    clock.advance(30_000);
+    await page.next(2);
+    // The page's pong to that tick's ping must reach the gateway before the next tick, as it does on any LAN.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    clock.advance(30_000);
+    await page.next(3);
+    expect(page.got.slice(1)).toEqual([{ type: 'keepalive' }, { type: 'keepalive' }]);
+  });
 });

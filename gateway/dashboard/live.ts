@@ -80,10 +80,15 @@ export class LiveHub {
   constructor(private readonly opts: LiveHubOptions) {
     // Compression off: it costs CPU on a Pi and hides the real backlog from bufferedAmount.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INBOUND_BYTES, perMessageDeflate: false, clientTracking: false });
-    this.heartbeat = new Heartbeat(opts.clock, opts.heartbeatIntervalMs, () => {
-      this.counters.droppedDead++;
-      opts.logger.info('dashboard client missed a heartbeat; connection dropped');
-    });
+    this.heartbeat = new Heartbeat(
+      opts.clock,
+      opts.heartbeatIntervalMs,
+      () => {
+        this.counters.droppedDead++;
+        opts.logger.info('dashboard client missed a heartbeat; connection dropped');
+      },
+      () => this.broadcast({ type: 'keepalive' }),
+    );
   }
 
   start(server: Server): void {

@@ -28,7 +28,13 @@ export type ServerMessage =
   /** New rolling forecast error of one sensor; the bus's `forecastError` event. */
   | { type: 'forecastError'; report: ForecastErrorReport }
   /** The sync uplink's status changed; the bus's `sync` event. */
-  | { type: 'sync'; status: SyncStatus };
+  | { type: 'sync'; status: SyncStatus }
+  /**
+   * Sent every heartbeat interval: browsers do not show WebSocket pings to the page, so without it
+   * a page whose sensors are quiet (one reading every few minutes) took the silence for a dead
+   * gateway and reconnected every 2 minutes, each time costing a full snapshot.
+   */
+  | { type: 'keepalive' };
 
 export interface GatewayInfo {
   id: string;

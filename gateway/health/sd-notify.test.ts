@@ -61,7 +61,7 @@ describe('SdNotifier over a real Unix datagram socket', () => {
     const n = notifier();
     const clock = new ManualClock();
     const monitor = new HealthMonitor({ clock, notifier: n, checks: [passing] });
-    expect(monitor.intervalMs).toBe(15_000);
+    expect(monitor.intervalMs).toBe(10_000);
     n.ready();
     monitor.start();
     await until(() => received.length >= 2, 'the first WATCHDOG=1');
@@ -80,9 +80,9 @@ describe('SdNotifier over a real Unix datagram socket', () => {
     const monitor = new HealthMonitor({ clock, notifier: n, checks: [passing] });
     monitor.start();
     await until(() => received.length === 1, 'the first ping');
-    clock.advance(15_000);
+    clock.advance(10_000);
     await until(() => received.length === 2, 'the second ping');
-    clock.advance(14_999);
+    clock.advance(9_999);
     await monitor.runOnce().then(() => monitor.stop());
     n.status('marker');
     await until(() => received.includes('STATUS=marker'), 'the marker');
@@ -97,7 +97,7 @@ describe('SdNotifier over a real Unix datagram socket', () => {
     n.ready('starting');
     monitor.start();
     await until(() => received.length >= 2, 'the failure status');
-    clock.advance(15_000);
+    clock.advance(10_000);
     await until(() => received.length >= 3, 'the second failure status');
     await monitor.stop();
     n.stopping();
@@ -117,7 +117,7 @@ describe('SdNotifier over a real Unix datagram socket', () => {
     monitor.start();
     await until(() => received.length === 1, 'the failure');
     healthy = true;
-    clock.advance(15_000);
+    clock.advance(10_000);
     await until(() => received.length === 3, 'recovery');
     await monitor.stop();
     n.close();
@@ -209,14 +209,14 @@ describe('NOTIFY_SOCKET addresses', () => {
 });
 
 describe('watchdog interval', () => {
-  it('is half of WATCHDOG_USEC, in ms', () => {
-    expect(parseWatchdog({ WATCHDOG_USEC: '30000000' }, 42)).toBe(15_000);
+  it('is a third of WATCHDOG_USEC, in ms, so one lost ping still leaves the next in time', () => {
+    expect(parseWatchdog({ WATCHDOG_USEC: '30000000' }, 42)).toBe(10_000);
     expect(parseWatchdog({ WATCHDOG_USEC: '1500' }, 42)).toBe(1);
     expect(parseWatchdog({}, 42)).toBeNull();
   });
 
   it('is null when WATCHDOG_PID names another process', () => {
-    expect(parseWatchdog({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '42' }, 42)).toBe(15_000);
+    expect(parseWatchdog({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '42' }, 42)).toBe(10_000);
     expect(parseWatchdog({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '43' }, 42)).toBeNull();
     const n = new SdNotifier({ env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '30000000', WATCHDOG_PID: '43' }, pid: 42 });
     expect(n.watchdogIntervalMs()).toBeNull();

@@ -158,7 +158,12 @@ export function parseNotifySocket(value: string | undefined): NotifyAddress | nu
   return result;
 }
 
-/** Half of WATCHDOG_USEC in ms, or null when the watchdog is off or meant for another pid. */
+/**
+ * A third of WATCHDOG_USEC in ms, or null when the watchdog is off or meant for another pid. A
+ * third, not a half: the ping follows the checks and timers drift, so at a half one lost datagram
+ * (or one failed run) let the next ping arrive just after WatchdogSec and systemd killed a
+ * healthy gateway; at a third a ping may be missed and the next still comes in time.
+ */
 export function parseWatchdog(env: NodeJS.ProcessEnv, pid: number): number | null {
   const usec = env.WATCHDOG_USEC;
   if (usec === undefined || usec === '') return null;
@@ -172,7 +177,7 @@ export function parseWatchdog(env: NodeJS.ProcessEnv, pid: number): number | nul
     }
     if (Number(ownerPid) !== pid) return null;
   }
-  return Math.max(1, Math.floor(Number(usec) / 2000));
+  return Math.max(1, Math.floor(Number(usec) / 3000));
 }
 
 /** unix-dgram reports a negative errno number as `code`; turn it into its name (ECONNREFUSED...). */

@@ -11,6 +11,11 @@ function timeOf(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Hours and minutes in the viewer's locale ("14:30", "02:30 PM"); cutting timeOf's text lost the AM/PM. */
+function hourMinuteOf(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
 function signed(n) {
   return `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(1)}`;
 }
@@ -116,7 +121,7 @@ export class SensorCard {
 
   renderAlert(alert) {
     const el = this.q('.alert');
-    const text = alertText(alert, (ms) => timeOf(ms).slice(0, 5));
+    const text = alertText(alert, hourMinuteOf);
     el.hidden = text === null;
     el.textContent = text === null ? '' : `⚠ ${text}`;
     const active = Array.isArray(alert?.active) ? `; on: ${alert.active.join(', ')}` : '';
