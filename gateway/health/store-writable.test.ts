@@ -68,7 +68,7 @@ describe('StoreWritableCheck', () => {
     expect(check.run()).toEqual({ ok: false, detail: 'no flush since start 1001 ms ago (expected every 500 ms)' });
   });
 
-  it('falls back to the write probe when flushes give no evidence', () => {
+  it('asks the write probe when the last flush failed: fails only when the file system refuses writes too', () => {
     const clock = new ManualClock();
     let probeWorks = true;
     const check = new StoreWritableCheck({
@@ -78,13 +78,28 @@ describe('StoreWritableCheck', () => {
         if (!probeWorks) throw Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' });
       },
     });
-    clock.advance(5000);
-    expect(check.run()).toEqual({ ok: true, detail: 'no flush since start 5000 ms ago (expected every 1000 ms); the write probe succeeded' });
+    // Another process holds the database's lock: a restart would lose the buffer and cure nothing.
+    check.noteFlushFailed(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+    expect(check.run()).toEqual({ ok: true, detail: 'last flush failed 0 ms ago: SQLITE_BUSY: database is locked; the write probe succeeded' });
     probeWorks = false;
     expect(check.run()).toEqual({
       ok: false,
-      detail: 'no flush since start 5000 ms ago (expected every 1000 ms); the write probe failed: SQLITE_READONLY: attempt to write a readonly database',
+      detail: 'last flush failed 0 ms ago: SQLITE_BUSY: database is locked; the write probe failed: SQLITE_READONLY: attempt to write a readonly database',
     });
+  });
+
+  it('fails a flush timer that stopped firing whatever the probe says (the probe writes its own file)', () => {
+    const clock = new ManualClock();
+    const check = new StoreWritableCheck({ clock, flushIntervalMs: 1000, probe: () => {} });
+    clock.advance(5000);
+    expect(check.run()).toEqual({ ok: false, detail: 'no flush since start 5000 ms ago (expected every 1000 ms)' });
+    check.noteFlushOk();
+    clock.advance(120_000);
+    expect(check.run()).toEqual({ ok: false, detail: 'last flush 120000 ms ago (expected every 1000 ms)' });
+    // A failure that is old is no evidence either: flushes stopped after it.
+    check.noteFlushFailed(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' }));
+    clock.advance(60_000);
+    expect(check.run().ok).toBe(false);
   });
 
   it('rejects a bad flush interval by name', () => {

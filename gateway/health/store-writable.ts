@@ -8,8 +8,8 @@ export interface StoreWritableOptions {
   /** The flush timer's interval, in ms (config store.flushIntervalMs). A flush is expected at least every 2 of these. */
   flushIntervalMs: number;
   /**
-   * Fallback when flushes give no evidence: a write that throws when the database's filesystem
-   * cannot take a SQLite write (see SqliteWriteProbe). Without it, missing evidence fails.
+   * Asked when the last flush failed: a write that throws when the database's filesystem cannot
+   * take a SQLite write (see SqliteWriteProbe). Without it, a failed last flush fails the check.
    */
   probe?: () => void;
 }
@@ -17,12 +17,16 @@ export interface StoreWritableOptions {
 type Outcome = { ok: true; atMs: number } | { ok: false; atMs: number; error: string };
 
 /**
- * "The store can write": the last flush succeeded within 2 flush intervals, or else the write
- * probe succeeds. The flush timer calls flush() every interval even with nothing buffered, so
- * a healthy store always has a recent success; a failing one (SQLITE_FULL, SQLITE_IOERR,
- * SQLITE_READONLY) or a flush timer that stopped firing has none. Flushes are observed by
- * handing the flush timer `instrument(store)` instead of the store.
- * A start-up grace of 2 flush intervals covers the time before the first flush.
+ * "The store can write": the last flush succeeded within 2 flush intervals, or the last flush
+ * failed (recently) and the write probe succeeds. The flush timer calls flush() every interval
+ * even with nothing buffered, so a healthy store always has a recent success. A flush timer that
+ * stopped firing (no flush at all, or only an old one) fails whatever the probe says: the probe
+ * writes its own file and would pass on a writable disk while readings pile up in memory. A
+ * failing flush fails only when the probe confirms the file system refuses SQLite writes
+ * (SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY): a restart loses the buffered readings and does not
+ * cure a lock held by another process. Flushes are observed by handing the flush timer
+ * `instrument(store)` instead of the store. A start-up grace of 2 flush intervals covers the time
+ * before the first flush.
  */
 export class StoreWritableCheck implements HealthCheck {
   readonly name = 'store';
@@ -74,7 +78,8 @@ export class StoreWritableCheck implements HealthCheck {
     if (this.last === null && now - this.createdMs <= this.windowMs) return { ok: true, detail: 'waiting for the first flush' };
     if (this.last?.ok && now - this.last.atMs <= this.windowMs) return { ok: true, detail: `last flush ${Math.round(now - this.last.atMs)} ms ago` };
     const evidence = this.describeLast(now);
-    if (!this.probe) return { ok: false, detail: evidence };
+    const failedRecently = this.last !== null && !this.last.ok && now - this.last.atMs <= this.windowMs;
+    if (!this.probe || !failedRecently) return { ok: false, detail: evidence };
     try {
       this.probe();
       return { ok: true, detail: `${evidence}; the write probe succeeded` };
