@@ -62,12 +62,14 @@ export class ReadingPipeline {
 
   /**
    * Stores then announces one reading. A reading the store refuses (invalid field) is logged
-   * and dropped here, so one bad reading never stops the source that produced it.
+   * and dropped here, so one bad reading never stops the source that produced it. A duplicate
+   * (a firmware resending after a link drop) is counted by the store and not announced again:
+   * MQTT, the dashboard and `hygrocast_readings_total` see each reading once.
    */
   accept(incoming: Reading): void {
     const reading = this.quality.assess(incoming);
     try {
-      this.store.append(reading);
+      if (!this.store.append(reading)) return;
     } catch (err) {
       this.log.error({ err, sensorId: reading.sensorId }, 'reading refused by the store');
       return;

@@ -46,4 +46,17 @@ describe('ReadingPipeline with quality flags', () => {
     store.flush();
     expect(store.recent('k', 0).map((r) => r.quality)).toEqual(expected);
   });
+
+  it('announces a reading the device resends (a duplicate) only once', () => {
+    const store = new MemoryStore();
+    const bus = new GatewayBus();
+    const announced: number[] = [];
+    bus.on('reading', (r) => announced.push(r.seq));
+    const pipeline = new ReadingPipeline(store, bus, silent);
+    const source = new FakeSource();
+    pipeline.attach(source);
+    for (const seq of [0, 1, 1, 2, 0]) source.emit('reading', { sensorId: 'k', bootId: 'B', seq, uptimeMs: seq * 1000, wallTimeMs: 1000 * seq, rh: 50, tempC: 20, quality: [] });
+    expect(announced).toEqual([0, 1, 2]);
+    expect(store.stats().duplicates).toBe(2);
+  });
 });

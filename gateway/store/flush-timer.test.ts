@@ -16,8 +16,8 @@ class DiskFullFor implements ReadingStore {
     readonly inner: SqliteStore,
     private failures: number,
   ) {}
-  append(r: Reading): void {
-    this.inner.append(r);
+  append(r: Reading): boolean {
+    return this.inner.append(r);
   }
   flush(): number {
     if (this.failures > 0) {

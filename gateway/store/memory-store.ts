@@ -38,16 +38,17 @@ export class MemoryStore implements ReadingStore {
     this.pending = new PendingBuffer(maxPending);
   }
 
-  append(reading: Reading): void {
+  append(reading: Reading): boolean {
     this.assertOpen();
     validateReading(reading);
     if (this.pending.has(reading) || this.storedKeys.has(readingKey(reading))) {
       this.counters.duplicates++;
-      return;
+      return false;
     }
     if (this.pending.isFull()) this.flush();
     this.pending.push(copyReading(reading, this.nextId++));
     this.sensorIds.add(reading.sensorId);
+    return true;
   }
 
   flush(): number {

@@ -205,12 +205,12 @@ export class SqliteStore implements ReadingStore {
     for (const id of this.db.prepare('SELECT DISTINCT sensor_id FROM readings').pluck().all() as string[]) this.sensorIds.add(id);
   }
 
-  append(reading: Reading): void {
+  append(reading: Reading): boolean {
     this.assertOpen();
     validateReading(reading);
     if (this.pending.has(reading) || this.stmt.exists.get(reading.sensorId, reading.bootId, reading.seq) !== undefined) {
       this.counters.duplicates++;
-      return;
+      return false;
     }
     if (this.pending.isFull()) this.makeRoom();
     const stored = copyReading(reading, this.nextId++);
@@ -222,6 +222,7 @@ export class SqliteStore implements ReadingStore {
     }
     this.pending.push(stored);
     this.sensorIds.add(reading.sensorId);
+    return true;
   }
 
   /**

@@ -181,11 +181,12 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
 
     it('ignores a duplicate (sensorId, bootId, seq), buffered or stored, and counts it', () => {
       const store = open();
-      store.append(reading(1));
-      store.append(reading(1, { rh: 99 }));
+      // append() says which were new, so the pipeline announces each reading once.
+      expect(store.append(reading(1))).toBe(true);
+      expect(store.append(reading(1, { rh: 99 }))).toBe(false);
       store.flush();
-      store.append(reading(1, { wallTimeMs: T0 + 50_000 }));
-      store.append(reading(1, { bootId: 'boot-b' }));
+      expect(store.append(reading(1, { wallTimeMs: T0 + 50_000 }))).toBe(false);
+      expect(store.append(reading(1, { bootId: 'boot-b' }))).toBe(true);
       store.flush();
       const got = store.recent('kitchen', 0);
       expect(got.map((r) => [r.bootId, r.seq, r.rh])).toEqual([

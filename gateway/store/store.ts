@@ -76,8 +76,12 @@ export interface StoreStats {
  *   flushes fail the oldest buffered reading is dropped (counted in stats().dropped).
  */
 export interface ReadingStore {
-  /** Buffers one reading; throws a StoreError (code STORE_INVALID_READING) naming the bad field. */
-  append(reading: Reading): void;
+  /**
+   * Buffers one reading: true when it is new, false for a duplicate of one already stored or
+   * buffered (counted, not stored: the caller must not announce it again). Throws a StoreError
+   * (code STORE_INVALID_READING) naming the bad field.
+   */
+  append(reading: Reading): boolean;
   /** Writes the buffer; on failure the buffer is kept intact and the error is thrown. */
   flush(): number;
   /** `limit` defaults to DEFAULT_RECENT_LIMIT; the newest `limit` matches are returned, oldest first. */
