@@ -303,7 +303,7 @@ export class Gateway {
     this.unwireAlerts = startAlerts({ bus: this.bus, rules: this.config.forecast.alerts, clock: this.deps.clock, model: this.forecaster });
     try {
       const onError = (err: unknown): void => this.log.error({ component: 'forecast', err }, 'forecast scoring failed');
-      this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, bandCalibration: this.config.forecast.bandCalibration, onError });
+      this.scoring = startForecastScoring({ dataDir: path.resolve(this.config.dataDir), store, bus: this.bus, clock: this.deps.clock, stepMs: this.forecaster.info.stepS * 1000, staleAfterSteps: this.config.forecast.staleAfterSteps, bandCalibration: this.config.forecast.bandCalibration, onError });
     } catch (err) {
       this.log.error({ component: 'forecast', err }, 'forecast log not opened; forecasts are not stored or scored');
     }

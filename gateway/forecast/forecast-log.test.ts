@@ -42,6 +42,11 @@ describe('ForecastLog', () => {
   });
   afterEach(() => db.close());
 
+  it('prunes past retention through an index on target_ms, not a scan of the table', () => {
+    const plan = (db.prepare('EXPLAIN QUERY PLAN DELETE FROM forecasts WHERE target_ms < ?').all(0) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    expect(plan).toMatch(/USING (COVERING )?INDEX forecasts_target_ms/);
+  });
+
   it('scores each target step once its step has ended, against the mean over that step', () => {
     log.record(forecast(BASE, [51, 53]));
     expect(log.score(truth)).toEqual([]); // nothing due yet

@@ -24,7 +24,7 @@ describe('startForecastScoring', () => {
     const store = new MemoryStore();
     const clock = new ManualClock(BASE);
     const bus = new GatewayBus();
-    const scoring = startForecastScoring({ dataDir, store, bus, clock, stepMs: STEP, bandCalibration: { enabled: false, rate: 0.05, maxScale: 10 }, onError: (e) => { throw e; } });
+    const scoring = startForecastScoring({ dataDir, store, bus, clock, stepMs: STEP, staleAfterSteps: 1, bandCalibration: { enabled: false, rate: 0.05, maxScale: 10 }, onError: (e) => { throw e; } });
     cleanups.push(() => {
       scoring.stop();
       store.close();
@@ -42,5 +42,30 @@ describe('startForecastScoring', () => {
     const db = new Database(path.join(dataDir, DB_FILE_NAME), { readonly: true });
     cleanups.unshift(() => db.close());
     expect(db.prepare('SELECT truth FROM forecasts WHERE sensor_id = ?').pluck().get('attic')).toBe(48.5);
+  });
+
+  it("waits for readings that arrive late (a sensor uploading its buffer every 30 min) before fixing a step's truth", () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-scoring-'));
+    const store = new MemoryStore();
+    const clock = new ManualClock(BASE);
+    const bus = new GatewayBus();
+    // staleAfterSteps 4: readings up to 40 min old are current, so a step is scored 30 min after it ended.
+    const scoring = startForecastScoring({ dataDir, store, bus, clock, stepMs: STEP, staleAfterSteps: 4, bandCalibration: { enabled: false, rate: 0.05, maxScale: 10 }, onError: (e) => { throw e; } });
+    cleanups.push(() => {
+      scoring.stop();
+      store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+    bus.emit('forecast', { sensorId: 'zigbee', issuedAtMs: BASE, baseTimeMs: BASE, modelVersion: 'm1', warmingUp: false, points: [{ horizonS: 600, rh: 51, lower: 50, upper: 52 }] });
+    const db = new Database(path.join(dataDir, DB_FILE_NAME), { readonly: true });
+    cleanups.unshift(() => db.close());
+    const scored = (): unknown => db.prepare('SELECT scored_ms IS NOT NULL AS scored, truth FROM forecasts WHERE sensor_id = ?').get('zigbee');
+    clock.advance(STEP + 20 * 60_000);
+    expect(scored()).toEqual({ scored: 0, truth: null });
+    // The upload 25 min after the step: readings stamped every minute inside it.
+    clock.advance(5 * 60_000);
+    for (let i = 0; i < 10; i++) store.append({ sensorId: 'zigbee', bootId: 'b', seq: i, uptimeMs: i * 60_000, wallTimeMs: BASE + i * 60_000, rh: 47 + (i % 2) * 2, tempC: 20, quality: [] });
+    clock.advance(6 * 60_000);
+    expect(scored()).toEqual({ scored: 1, truth: 48 });
   });
 });

@@ -21,6 +21,11 @@ export interface StartScoringOptions {
   bus: GatewayBus;
   clock: Clock;
   stepMs: number;
+  /**
+   * Config `forecast.staleAfterSteps`: readings up to that many steps old still count as current,
+   * so a target step is scored (staleAfterSteps - 1) steps after it ended, once late readings are in.
+   */
+  staleAfterSteps: number;
   /** Config `forecast.bandCalibration`: online calibration of the published band. */
   bandCalibration: { enabled: boolean; rate: number; maxScale: number };
   onError: (err: unknown) => void;
@@ -38,7 +43,7 @@ export function startForecastScoring(o: StartScoringOptions): { stop(): void; lo
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const truth: TruthFn = (sensorId, fromMs, toMs) => o.store.stepAggregates(sensorId, { fromMs, toMs, stepMs: toMs - fromMs, unusableFlags: UNUSABLE_FLAGS })[0]?.meanRh ?? null;
   const { enabled, rate, maxScale } = o.bandCalibration;
-  const log = new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs, bandCalibration: enabled ? { rate, maxScale } : null });
+  const log = new ForecastLog({ db, clock: o.clock, stepMs: o.stepMs, scoreDelayMs: Math.max(0, o.staleAfterSteps - 1) * o.stepMs, bandCalibration: enabled ? { rate, maxScale } : null });
   const scoring = new ForecastScoring({ log, bus: o.bus, clock: o.clock, truth, onError: o.onError });
   scoring.start();
   return {
