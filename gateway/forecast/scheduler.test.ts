@@ -12,9 +12,10 @@ const T0 = Date.UTC(2026, 0, 1, 12, 5);
 class FakeForecaster implements Forecaster {
   readonly info = { version: 'fake', path: 'fake.onnx', stepS: 600, windowSteps: 6, horizonsS: [600], intervalLevel: 0.8 };
   calls: HistoryPoint[][] = [];
+  warmingUp = false;
   async forecast(sensorId: string, history: HistoryPoint[], nowMs: number): Promise<Forecast | NoForecast> {
     this.calls.push(history);
-    return { sensorId, issuedAtMs: nowMs, baseTimeMs: nowMs, modelVersion: 'fake', warmingUp: false, points: [{ horizonS: 600, rh: 50, lower: 49, upper: 51 }] };
+    return { sensorId, issuedAtMs: nowMs, baseTimeMs: nowMs, modelVersion: 'fake', warmingUp: this.warmingUp, points: [{ horizonS: 600, rh: 50, lower: 49, upper: 51 }] };
   }
   async close(): Promise<void> {}
 }
@@ -99,6 +100,22 @@ describe('ForecastScheduler', () => {
     expect(levels).toEqual([0.8]);
     expect(s.forecasts[0]?.points).toEqual([{ horizonS: 600, rh: 50, lower: 48, upper: 52 }]);
     expect(s.scheduler.latestForecast('cellar')?.points).toEqual([{ horizonS: 600, rh: 50, lower: 48, upper: 52 }]);
+  });
+
+  it("lets the calibration widen a warming-up forecast's band but never narrow it below the forecaster's floor", async () => {
+    const narrow = (f: Forecast): Forecast => ({ ...f, points: f.points.map((p) => ({ ...p, lower: p.lower + 0.7, upper: p.upper - 0.2 })) });
+    const s = setup({ value: true }, narrow);
+    for (let i = 0; i < 5; i++) s.store.append(reading(i));
+    s.forecaster.warmingUp = true;
+    await s.scheduler.cycle();
+    // Band 49..51 from the forecaster (its floor); the calibration asked for 49.7..50.8.
+    expect(s.forecasts[0]?.points).toEqual([{ horizonS: 600, rh: 50, lower: 49, upper: 51 }]);
+    s.forecaster.warmingUp = false;
+    s.clock.advance(600_000);
+    s.store.append({ ...reading(5), wallTimeMs: s.clock.now() - 1000 });
+    await s.scheduler.cycle();
+    // A full window's band is the calibration's to narrow.
+    expect(s.forecasts[1]?.points).toEqual([{ horizonS: 600, rh: 50, lower: 49.7, upper: 50.8 }]);
   });
 
   it("calibrates at the forecast's own interval level when the model was swapped while it ran", async () => {

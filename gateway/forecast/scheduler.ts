@@ -109,7 +109,8 @@ export class ForecastScheduler {
     const newest = this.opts.store.recent(sensorId, range.fromMs, 1);
     const made = refusal(sensorId, newest, this.opts.clockTrusted?.() ?? true) ?? (await this.opts.forecaster.forecast(sensorId, this.history(sensorId, { ...range, stepMs }), now));
     if ('points' in made) {
-      const result = this.opts.calibrate?.(made, made.intervalLevel ?? this.opts.forecaster.info.intervalLevel) ?? made;
+      const calibrated = this.opts.calibrate?.(made, made.intervalLevel ?? this.opts.forecaster.info.intervalLevel) ?? made;
+      const result = made.warmingUp ? keepFloor(made, calibrated) : calibrated;
       // Done for this step. A refusal is retried at the next check instead: the reason
       // (no history yet, a gap) may clear long before the next step completes.
       this.lastBaseStep.set(sensorId, currentStep);
@@ -153,4 +154,19 @@ export function historyFromSteps(steps: readonly StepAggregate[]): HistoryPoint[
     if (s.newestUsableMs === null || s.newestMs > s.newestUsableMs) out.push({ tMs: s.newestMs, rh: Number.NaN, faulty: true });
   }
   return out;
+}
+
+/**
+ * A warming-up forecast's band is the floor's (onnx-forecaster.ts floorBand), which the site's
+ * calibration may widen but not narrow: a factor learned on a calm site's full windows (below 1)
+ * would otherwise cut the floor of a sensor back from an outage several times over.
+ */
+function keepFloor(made: Forecast, calibrated: Forecast): Forecast {
+  return {
+    ...calibrated,
+    points: calibrated.points.map((p, i) => {
+      const floor = made.points[i];
+      return floor ? { ...p, lower: Math.min(p.lower, floor.lower), upper: Math.max(p.upper, floor.upper) } : p;
+    }),
+  };
 }
