@@ -39,9 +39,9 @@ describe('ReadingPipeline with quality flags', () => {
     emit(1, 60); // spike
     source.emit('link', 'down', 'port closed');
     source.emit('link', 'up', 'receiving');
-    emit(2, 60.5); // first after the gap
-    emit(3, 60.4);
-    const expected = [[], ['spike'], ['stale'], []];
+    emit(2, 60.5); // first after the gap, and still far from the last good reading (40)
+    emit(3, 60.4); // the third reading near 60: a real level change, accepted
+    const expected = [[], ['spike'], ['stale', 'spike'], []];
     expect(announced.map((r) => r.quality)).toEqual(expected);
     store.flush();
     expect(store.recent('k', 0).map((r) => r.quality)).toEqual(expected);

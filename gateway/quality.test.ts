@@ -28,10 +28,19 @@ describe('QualityChecker', () => {
     expect(q.assess(good)).toBe(good); // nothing to add: the same object, unmodified
   });
 
-  it('flags a jump above the spike threshold between consecutive readings, both ways', () => {
+  it('flags a jump above the spike threshold from the last good reading, both ways, and not the good reading after a spike', () => {
     const q = new QualityChecker({ clock: new ManualClock(T0), spikeThresholdRh: 10 });
-    const flags = [50, 59.99, 70.1, 59.9, 60].map((rh, i) => q.assess(reading({ rh, seq: i })).quality);
-    expect(flags).toEqual([[], [], ['spike'], ['spike'], []]);
+    const flags = [50, 59.99, 70.1, 59.9, 45, 60].map((rh, i) => q.assess(reading({ rh, seq: i })).quality);
+    expect(flags).toEqual([[], [], ['spike'], [], ['spike'], []]);
+  });
+
+  it('flags every reading of a spike that lasts several readings, and accepts a level change once readings agree', () => {
+    const q = new QualityChecker({ clock: new ManualClock(T0), spikeThresholdRh: 10 });
+    const flags = (values: number[]): string[][] => values.map((rh, i) => q.assess(reading({ rh, seq: i })).quality);
+    // A two-reading glitch: both flagged, the return to 50 is good.
+    expect(flags([50, 50.1, 95, 95.2, 50.1])).toEqual([[], [], ['spike'], ['spike'], []]);
+    // A real jump (a sensor moved outdoors): flagged until SPIKE_CONFIRM_READINGS agree, then the new level.
+    expect(flags([80, 80.3, 80.1, 80.2])).toEqual([['spike'], ['spike'], [], []]);
   });
 
   it('flags stuck only once the same value has lasted longer than the window', () => {
@@ -44,8 +53,21 @@ describe('QualityChecker', () => {
     expect([0, 10, 20, 30].map((m) => at(m, 42.42))).toEqual([[], [], [], []]);
     expect(at(31, 42.42)).toEqual(['stuck']);
     expect(at(40, 42.43)).toEqual([]); // it moved: a new run starts
-    expect(at(70, 42.43)).toEqual([]);
+    expect([50, 60, 70].map((m) => at(m, 42.43))).toEqual([[], [], []]);
     expect(at(71, 42.43)).toEqual(['stuck']);
+  });
+
+  it('does not take two equal readings of a slow sensor in a stable room for a stuck one', () => {
+    const clock = new ManualClock(T0);
+    const q = new QualityChecker({ clock, stuckWindowMs: 30 * MIN });
+    const at = (m: number, rh: number): string[] => {
+      setWall(clock, T0 + m * MIN);
+      return q.assess(reading({ rh, wallTimeMs: T0 + m * MIN })).quality;
+    };
+    // One reading every 31 min at 0.1 %RH resolution: repeats are normal.
+    expect([0, 31, 62].map((m) => at(m, 45.3))).toEqual([[], [], []]);
+    // The fourth identical reading in 93 min: that is a stuck sensor.
+    expect(at(93, 45.3)).toEqual(['stuck']);
   });
 
   it('flags stale readings: old timestamps, and the first reading of each sensor after a link gap', () => {

@@ -13,7 +13,11 @@ export interface QualityOptions {
    * Config `quality.stuckWindowMs`.
    */
   stuckWindowMs?: number;
-  /** A jump larger than this between consecutive RH readings of a sensor is a `spike`, in %RH. Default 15. */
+  /**
+   * A reading further than this from the sensor's last accepted RH is a `spike`, in %RH. Default 15.
+   * The spike itself is not what the next reading is compared with; SPIKE_CONFIRM_READINGS in a
+   * row that agree with each other are a real level change, accepted from the last of them.
+   */
   spikeThresholdRh?: number;
   /** A reading whose wallTimeMs is older than this at assessment is `stale`, in ms. Default 60 000. */
   staleAfterMs?: number;
@@ -27,20 +31,32 @@ export const DEFAULT_STUCK_WINDOW_MS = 30 * 60_000;
 export const DEFAULT_SPIKE_THRESHOLD_RH = 15;
 export const DEFAULT_STALE_AFTER_MS = 60_000;
 export const DEFAULT_MAX_QUALITY_SENSORS = 1024;
+/** Readings in a row, each a spike against the last accepted RH but close to each other, that make a level change real. */
+export const SPIKE_CONFIRM_READINGS = 3;
+/**
+ * Identical readings a run needs, besides lasting stuckWindowMs, to be `stuck`: a sensor reporting
+ * every 30 min at 0.1 %RH in a stable room often repeats a value twice, which is not a dead sensor.
+ */
+export const STUCK_MIN_READINGS = 4;
 
 interface SensorState {
+  /** The last RH not flagged spike: what the next reading is compared with. */
   lastRh: number;
   /** wallTimeMs of the first reading of the current run of identical values. */
   runStartMs: number;
-  /** Set by noteLinkGap: the next reading follows a gap in the link. */
+  /** Readings in the current run of identical values. */
+  runCount: number;
+  /** Consecutive spikes that agree with each other (a level change being confirmed). */
+  shift: number[];
 }
 
 /**
  * Data quality flags, per sensor, from the readings alone (pure logic, no I/O):
  * - out_of_range: RH outside 0..100 %RH or temperature outside -40..125 °C;
- * - stuck: same RH for longer than stuckWindowMs (flagged from the moment the window is exceeded;
- *   readings already passed on are not revised);
- * - spike: |RH - previous RH| > spikeThresholdRh;
+ * - stuck: same RH for longer than stuckWindowMs and at least STUCK_MIN_READINGS readings (flagged
+ *   from the moment both hold; readings already passed on are not revised);
+ * - spike: |RH - last accepted RH| > spikeThresholdRh, until SPIKE_CONFIRM_READINGS agreeing
+ *   readings in a row make it a level change;
  * - stale: wallTimeMs older than staleAfterMs, or the first reading after noteLinkGap.
  * Flags the reading already carries (sensor_error from the firmware) are kept. A reading without
  * RH (sensor error) neither starts nor breaks a stuck run.
@@ -84,15 +100,26 @@ export class QualityChecker {
   private track(sensorId: string, rh: number, timeMs: number, flags: Set<QualityFlag>): void {
     const state = this.sensors.get(sensorId);
     if (!state) {
-      setMostRecent(this.sensors, sensorId, { lastRh: rh, runStartMs: timeMs }, this.maxSensors);
+      setMostRecent(this.sensors, sensorId, { lastRh: rh, runStartMs: timeMs, runCount: 1, shift: [] }, this.maxSensors);
       return;
     }
-    if (Math.abs(rh - state.lastRh) > this.spikeThresholdRh) flags.add('spike');
+    if (Math.abs(rh - state.lastRh) > this.spikeThresholdRh) {
+      const previous = state.shift.at(-1);
+      state.shift = previous !== undefined && Math.abs(rh - previous) <= this.spikeThresholdRh ? [...state.shift, rh] : [rh];
+      if (state.shift.length < SPIKE_CONFIRM_READINGS) {
+        flags.add('spike');
+        setMostRecent(this.sensors, sensorId, state, this.maxSensors);
+        return;
+      }
+    }
+    state.shift = [];
     if (rh === state.lastRh) {
-      if (timeMs - state.runStartMs > this.stuckWindowMs) flags.add('stuck');
+      state.runCount++;
+      if (timeMs - state.runStartMs > this.stuckWindowMs && state.runCount >= STUCK_MIN_READINGS) flags.add('stuck');
     } else {
       state.lastRh = rh;
       state.runStartMs = timeMs;
+      state.runCount = 1;
     }
     // Least recently seen first, which is what the bound drops.
     setMostRecent(this.sensors, sensorId, state, this.maxSensors);

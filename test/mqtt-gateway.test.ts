@@ -136,13 +136,14 @@ describe.skipIf(pub === null)('gateway MQTT surface', () => {
     const now = Date.now();
     const send = (seq: number, humidity: number, ageS: number) =>
       client.publishAsync('hygrocast/ingest/attic', JSON.stringify({ humidity, seq, time: new Date(now - ageS * 1000).toISOString() }));
-    // The same value for 50 s, then for 100 s (past the 60 s window), then a 10 %RH jump.
-    await send(1, 50, 100);
+    // The same value 4 times over 100 s (past the 60 s window, and STUCK_MIN_READINGS), then a 10 %RH jump.
+    await send(0, 50, 100);
+    await send(1, 50, 75);
     await send(2, 50, 50);
     await send(3, 50, 0);
     await send(4, 60, 0);
-    await expect.poll(() => states.length, { timeout: 10_000 }).toBe(4);
-    expect(states.map((s) => [s.seq, s.quality])).toEqual([
+    await expect.poll(() => states.length, { timeout: 10_000 }).toBe(5);
+    expect(states.slice(1).map((s) => [s.seq, s.quality])).toEqual([
       [1, []],
       [2, []],
       [3, ['stuck']],

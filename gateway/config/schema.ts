@@ -106,8 +106,8 @@ export const configSchema = z.strictObject({
         .min(60_000)
         .max(604_800_000)
         .default(DEFAULT_STUCK_WINDOW_MS)
-        .describe("A reading is flagged stuck when its sensor has repeated exactly the same RH for longer than this, in ms; while its newest reading is stuck, a sensor gets no forecast (stuck_sensor). The default 30 min suits 0.01-0.1 %RH sensors, whose noise moves the value within minutes; raise it for a sensor with 1 %RH steps (DHT11) or one that reports only on change."),
-      spikeThresholdRh: z.number().min(1).max(100).default(DEFAULT_SPIKE_THRESHOLD_RH).describe('A jump larger than this between two consecutive readings of a sensor is flagged spike (not forecast from), in %RH; raise it for a sensor that reports rarely.'),
+        .describe("A reading is flagged stuck when its sensor has repeated exactly the same RH for longer than this (and in at least 4 readings), in ms; while its newest reading is stuck, a sensor gets no forecast (stuck_sensor). The default 30 min suits 0.01-0.1 %RH sensors, whose noise moves the value within minutes; raise it for a sensor with 1 %RH steps (DHT11) or one that reports only on change."),
+      spikeThresholdRh: z.number().min(1).max(100).default(DEFAULT_SPIKE_THRESHOLD_RH).describe('A reading further than this from the last reading that was not a spike is flagged spike (not forecast from), in %RH; 3 agreeing readings in a row are a real level change. Raise it for a sensor that reports rarely.'),
       staleAfterMs: z.int().min(1000).max(86_400_000).default(DEFAULT_STALE_AFTER_MS).describe('A reading whose own time is older than this when it arrives is flagged stale (kept and forecast from, but marked), in ms.'),
     })
     .prefault({})
