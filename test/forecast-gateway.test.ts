@@ -137,11 +137,13 @@ describe('gateway with a model that returns NaN', () => {
     }, 'a forecast from the shipped model');
     expect(body.modelVersion).toBe(modelVersion);
     expect(body.points).toHaveLength(horizonsS.length);
-    // The model's own halves are within a factor of a few of each other; scaled by 100 and 1/100
-    // their ratio is in the thousands (or the lower half is gone entirely).
+    // The model's own halves are within a factor of a few of each other. This fresh sensor is
+    // warming up, so the calibration may widen its band (the upper half x100) but not narrow it
+    // below the forecaster's floored band (the lower half stays): their ratio is in the tens.
+    expect(body).toMatchObject({ warmingUp: true });
     for (const p of body.points!) {
-      expect(p.upper - p.rh).toBeGreaterThan(100 * (p.rh - p.lower));
-      expect(p.lower).toBeLessThanOrEqual(p.rh);
+      expect(p.upper - p.rh).toBeGreaterThan(10 * (p.rh - p.lower));
+      expect(p.rh - p.lower).toBeGreaterThan(0);
     }
     expect(await gw.stop()).toBe(0);
   }, 40_000);
