@@ -37,7 +37,7 @@ import { startAccuracyReports } from './sync/start-accuracy-reports.ts';
 import { openSqliteHistory, type SqliteHistory } from './sqlite-history.ts';
 import { ModelManager } from './forecast/model-manager.ts';
 import type { ForecastLog } from './forecast/forecast-log.ts';
-import { loadStartModel, startModelRollout, type RunningModelRollout } from './sync/start-model-rollout.ts';
+import { loadStartModels, startModelRollout, type RunningModelRollout } from './sync/start-model-rollout.ts';
 import { SyncStatusPublisher } from './broker/sync-status.ts';
 
 /** The folder hygrocast is installed in (repo root); relative model paths resolve against it. */
@@ -271,8 +271,10 @@ export class Gateway {
     if (!store) return;
     try {
       // The manager's holder is what the scheduler forecasts with; models swap behind it.
+      const start = await loadStartModels(modelsDir, modelPath, load, this.log.child({ component: 'forecast' }));
       this.models = new ModelManager({
-        initial: await loadStartModel(modelsDir, modelPath, load, this.log.child({ component: 'forecast' })),
+        initial: start.initial,
+        ...(start.resumeProbation ? { resumeProbation: start.resumeProbation } : {}),
         localPath: modelPath,
         load,
         store,

@@ -246,6 +246,32 @@ describe('ModelManager', () => {
     expect(reports.map((r) => r.outcome)).toEqual(['promoted_unshadowed', 'rolled_back_live_error']);
   });
 
+  it('resumes a probation a restart interrupted, and rolls the model back when it proves worse', async () => {
+    const old = new FakeModel('old', 0);
+    const next = new FakeModel('next', 3);
+    // After the restart `next` forecasts (active.json), with `old` loaded again to roll back to.
+    const { manager, clock, log, reports } = setup(next, [], { minLiveScored: 6, resumeProbation: { previous: old, sinceMs: NOW - 3_600_000 } });
+    closers.push(() => manager.close());
+    expect(manager.stage).toBe('probation');
+    expect(manager.probationState()).toEqual({ previousPath: 'old.onnx', previousVersion: 'old', sinceMs: NOW - 3_600_000 });
+    for (let k = 0; k < 6; k++) {
+      log.record({ sensorId: 'a', issuedAtMs: clock.now() + k * STEP_MS, baseTimeMs: clock.now() + k * STEP_MS, modelVersion: 'next', points: HORIZONS.map((h) => ({ horizonS: h, rh: 53, lower: 0, upper: 100 })), warmingUp: false });
+    }
+    clock.advance(9 * STEP_MS);
+    log.score(() => 50);
+    manager.checkLive();
+    await expect.poll(() => manager.version).toBe('old');
+    expect(reports.map((r) => r.outcome)).toEqual(['rolled_back_live_error']);
+  });
+
+  it('does not resume a probation that ran out while the gateway was down', async () => {
+    const old = new FakeModel('old', 0);
+    const { manager } = setup(new FakeModel('next', 0), [], { probationMs: 3_600_000, resumeProbation: { previous: old, sinceMs: NOW - 3_600_000 } });
+    closers.push(() => manager.close());
+    expect(manager.onProbation).toBe(false);
+    expect(old.closed).toBe(true);
+  });
+
   it('ends probation after probationMs and reports the model as kept', async () => {
     const old = new FakeModel('old', 1);
     const next = new FakeModel('next', 0);

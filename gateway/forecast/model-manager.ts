@@ -75,6 +75,19 @@ export interface ModelManagerOptions {
   /** Window of the previous model's live error taken as its baseline at promotion, ms. Default 86 400 000. */
   baselineWindowMs?: number;
   shadow?: ShadowOptions;
+  /**
+   * A probation a restart interrupted (`initial` is the promoted model): the previous model,
+   * loaded again, and when the promotion was. Probation resumes for what is left of probationMs,
+   * its baseline taken as for an unshadowed promotion.
+   */
+  resumeProbation?: { previous: Forecaster; sinceMs: number };
+}
+
+/** Where a probation stands, for recording across restarts (ModelManager.probationState). */
+export interface ProbationState {
+  previousPath: string;
+  previousVersion: string;
+  sinceMs: number;
 }
 
 interface Probation {
@@ -107,7 +120,7 @@ export class ModelManager {
   private timer: TimerHandle | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly o: Required<Omit<ModelManagerOptions, 'shadow' | 'localPath'>> & Pick<ModelManagerOptions, 'shadow'>;
+  private readonly o: Required<Omit<ModelManagerOptions, 'shadow' | 'localPath' | 'resumeProbation'>> & Pick<ModelManagerOptions, 'shadow'>;
   /** The file at forecast.modelPath, resolved (stage). */
   private readonly localPath: string;
   /** The holder handed to the scheduler: always forecasts with the active model. */
@@ -121,6 +134,13 @@ export class ModelManager {
       if (!(this.o[key] >= 1)) throw new RangeError(`model manager option ${key} must be >= 1 (got ${this.o[key]})`);
     }
     this.active = options.initial;
+    const resumed = options.resumeProbation;
+    if (resumed && this.o.clock.now() - resumed.sinceMs < this.o.probationMs) {
+      this.probation = { previous: resumed.previous, sinceMs: resumed.sinceMs, baseline: {}, rechecking: false };
+      this.startTimer();
+    } else if (resumed) {
+      void resumed.previous.close();
+    }
     const self = this;
     this.forecaster = {
       get info(): ModelInfo {
@@ -139,6 +159,12 @@ export class ModelManager {
   /** True while a promoted model can still be rolled back. */
   get onProbation(): boolean {
     return this.probation !== null;
+  }
+
+  /** The probation in progress (the model to roll back to, and since when), or null. */
+  probationState(): ProbationState | null {
+    const p = this.probation;
+    return p === null ? null : { previousPath: p.previous.info.path, previousVersion: p.previous.info.version, sinceMs: p.sinceMs };
   }
 
   /**

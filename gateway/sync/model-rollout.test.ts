@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testContract } from '../../models/test-fixtures.ts';
 import { ManualClock } from '../clock.ts';
 import type { ModelEvent } from '../forecast/model-manager.ts';
-import { activeModelPath, ModelRollout, rememberActiveModel } from './model-rollout.ts';
+import { activeModelPath, activeRecord, ModelRollout, rememberActiveModel } from './model-rollout.ts';
 import type { UpdateOutcome } from './model-updater.ts';
 
 /** Lets the promise chains of one check settle. */
@@ -111,6 +111,21 @@ describe('ModelRollout', () => {
     await second.checkNow();
     await rollout().checkNow();
     expect(manager.offered).toBe(3);
+  });
+
+  it('records a probation in progress with the active model, so a restart resumes it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-active-'));
+    dirs.push(dir);
+    const shipped = '/install/models/hygrocast-rh.onnx';
+    for (const f of ['v2.onnx', 'v3.onnx']) fs.writeFileSync(path.join(dir, f), 'x');
+    // Promoted over the shipped model: the model to roll back to is the configured one.
+    rememberActiveModel(dir, 'v2', path.join(dir, 'v2.onnx'), { previousPath: shipped, sinceMs: 1000 });
+    expect(activeRecord(dir, shipped)).toEqual({ file: path.join(dir, 'v2.onnx'), probation: { previousFile: shipped, sinceMs: 1000 } });
+    rememberActiveModel(dir, 'v3', path.join(dir, 'v3.onnx'), { previousPath: path.join(dir, 'v2.onnx'), sinceMs: 2000 });
+    expect(activeRecord(dir, shipped)).toEqual({ file: path.join(dir, 'v3.onnx'), probation: { previousFile: path.join(dir, 'v2.onnx'), sinceMs: 2000 } });
+    // Kept: no probation left to resume.
+    rememberActiveModel(dir, 'v3', path.join(dir, 'v3.onnx'));
+    expect(activeRecord(dir, shipped).probation).toBeNull();
   });
 
   it('remembers the active model inside the models folder and falls back to the configured one otherwise', () => {

@@ -117,25 +117,47 @@ class Decisions {
 /** The file recording which model the manager last settled on, so a restart keeps it. */
 const ACTIVE_FILE = 'active.json';
 
+/** A file named in active.json, resolved inside modelsDir; null (the configured model) otherwise. */
+function recorded(modelsDir: string, file: unknown): string | null {
+  if (typeof file !== 'string') return null;
+  const resolved = path.resolve(modelsDir, file);
+  return path.dirname(resolved) === path.resolve(modelsDir) && fs.existsSync(resolved) ? resolved : null;
+}
+
 /**
  * The model file to start with: the one recorded in `<modelsDir>/active.json` when it still
  * exists (a promoted model survives a restart), else `fallback` (forecast.modelPath).
  */
 export function activeModelPath(modelsDir: string, fallback: string): string {
-  try {
-    const { file } = JSON.parse(fs.readFileSync(path.join(modelsDir, ACTIVE_FILE), 'utf8')) as { file?: unknown };
-    if (typeof file === 'string' && path.dirname(path.resolve(modelsDir, file)) === path.resolve(modelsDir) && fs.existsSync(path.resolve(modelsDir, file))) return path.resolve(modelsDir, file);
-  } catch {
-    // no record yet, or an unreadable one: the configured model
-  }
-  return fallback;
+  return activeRecord(modelsDir, fallback).file;
 }
 
-/** Records the model now forecasting (after a promotion or a rollback); durable replace (gateway/durable-file.ts). */
-export function rememberActiveModel(modelsDir: string, version: string, file: string): void {
+/**
+ * active.json read: the model to start with, and the probation a restart interrupted (the model
+ * to roll back to and since when), if it was recorded.
+ */
+export function activeRecord(modelsDir: string, fallback: string): { file: string; probation: { previousFile: string; sinceMs: number } | null } {
+  try {
+    const record = JSON.parse(fs.readFileSync(path.join(modelsDir, ACTIVE_FILE), 'utf8')) as { file?: unknown; probation?: { previous?: unknown; sinceMs?: unknown } };
+    const file = recorded(modelsDir, record.file);
+    if (file === null) return { file: fallback, probation: null };
+    const p = record.probation;
+    const probation = p && typeof p.sinceMs === 'number' && Number.isFinite(p.sinceMs) ? { previousFile: p.previous === null ? fallback : recorded(modelsDir, p.previous), sinceMs: p.sinceMs } : null;
+    return { file, probation: probation && probation.previousFile !== null ? { previousFile: probation.previousFile, sinceMs: probation.sinceMs } : null };
+  } catch {
+    // no record yet, or an unreadable one: the configured model
+    return { file: fallback, probation: null };
+  }
+}
+
+/**
+ * Records the model now forecasting (after a promotion, a rollback or the end of a probation)
+ * and the probation in progress, if any; durable replace (gateway/durable-file.ts). Only models
+ * inside modelsDir are named; null stands for the configured (shipped) model.
+ */
+export function rememberActiveModel(modelsDir: string, version: string, file: string, probation: { previousPath: string; sinceMs: number } | null = null): void {
   fs.mkdirSync(modelsDir, { recursive: true });
   const target = path.join(modelsDir, ACTIVE_FILE);
-  // Only a model inside modelsDir is recorded; the shipped model is the fallback anyway.
-  const inside = path.dirname(path.resolve(file)) === path.resolve(modelsDir);
-  writeFileDurable(target, JSON.stringify(inside ? { version, file: path.basename(file) } : { version, file: null }));
+  const name = (f: string): string | null => (path.dirname(path.resolve(f)) === path.resolve(modelsDir) ? path.basename(f) : null);
+  writeFileDurable(target, JSON.stringify({ version, file: name(file), ...(probation ? { probation: { previous: name(probation.previousPath), sinceMs: probation.sinceMs } } : {}) }));
 }

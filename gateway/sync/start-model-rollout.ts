@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.ts';
 import type { Forecaster } from '../forecast/forecaster.ts';
 import type { ModelEvent, ModelManager } from '../forecast/model-manager.ts';
 import type { Logger } from '../log.ts';
-import { activeModelPath, ModelRollout, rememberActiveModel } from './model-rollout.ts';
+import { activeRecord, ModelRollout, rememberActiveModel } from './model-rollout.ts';
 import { ModelUpdater } from './model-updater.ts';
 
 export interface StartModelRolloutOptions {
@@ -51,9 +51,9 @@ export function startModelRollout(o: StartModelRolloutOptions): RunningModelRoll
   rollout.start();
   return {
     async report(event) {
-      if (event.outcome.startsWith('promoted') || event.outcome.startsWith('rolled_back')) {
+      if (event.outcome.startsWith('promoted') || event.outcome.startsWith('rolled_back') || event.outcome === 'kept') {
         try {
-          rememberActiveModel(o.modelsDir, o.manager.version, o.manager.forecaster.info.path);
+          rememberActiveModel(o.modelsDir, o.manager.version, o.manager.forecaster.info.path, o.manager.probationState());
         } catch (err) {
           o.logger.error({ err }, 'active model not recorded; a restart starts with the previous one');
         }
@@ -65,14 +65,31 @@ export function startModelRollout(o: StartModelRolloutOptions): RunningModelRoll
   };
 }
 
-/** Loads the recorded active model (gateway/sync/model-rollout.ts), falling back to the configured one. */
-export async function loadStartModel(modelsDir: string, configuredPath: string, load: (file: string) => Promise<Forecaster>, logger: Logger): Promise<Forecaster> {
-  const active = activeModelPath(modelsDir, configuredPath);
-  if (active === configuredPath) return load(configuredPath);
+/**
+ * Loads the recorded active model (gateway/sync/model-rollout.ts), falling back to the configured
+ * one, and the model to roll back to when a restart interrupted a probation (ModelManager
+ * resumeProbation); a previous model that no longer loads ends that probation.
+ */
+export async function loadStartModels(
+  modelsDir: string,
+  configuredPath: string,
+  load: (file: string) => Promise<Forecaster>,
+  logger: Logger,
+): Promise<{ initial: Forecaster; resumeProbation?: { previous: Forecaster; sinceMs: number } }> {
+  const active = activeRecord(modelsDir, configuredPath);
+  if (active.file === configuredPath) return { initial: await load(configuredPath) };
+  let initial: Forecaster;
   try {
-    return await load(active);
+    initial = await load(active.file);
   } catch (err) {
-    logger.error({ err, model: active }, 'recorded active model not loaded; using forecast.modelPath');
-    return load(configuredPath);
+    logger.error({ err, model: active.file }, 'recorded active model not loaded; using forecast.modelPath');
+    return { initial: await load(configuredPath) };
+  }
+  if (active.probation === null) return { initial };
+  try {
+    return { initial, resumeProbation: { previous: await load(active.probation.previousFile), sinceMs: active.probation.sinceMs } };
+  } catch (err) {
+    logger.warn({ err, model: active.probation.previousFile }, 'the model to roll back to did not load; the probation interrupted by the restart ends');
+    return { initial };
   }
 }
