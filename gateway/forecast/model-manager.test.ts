@@ -55,6 +55,15 @@ function storeWithHistory(): MemoryStore {
   return fillHistory(new MemoryStore());
 }
 
+/** Six forecasts of 'next', 3 %RH off at every horizon, scored against a truth of 50. */
+function scoreBadLive(log: ForecastLog, clock: ManualClock): void {
+  for (let k = 0; k < 6; k++) {
+    log.record({ sensorId: 'a', issuedAtMs: clock.now() + k * STEP_MS, baseTimeMs: clock.now() + k * STEP_MS, modelVersion: 'next', points: HORIZONS.map((h) => ({ horizonS: h, rh: 53, lower: 0, upper: 100 })), warmingUp: false });
+  }
+  clock.advance(9 * STEP_MS);
+  log.score(() => 50);
+}
+
 function fillHistory(store: MemoryStore): MemoryStore {
   for (const sensorId of ['a', 'b']) {
     for (let k = 0; k < 288; k++) {
@@ -236,11 +245,7 @@ describe('ModelManager', () => {
     expect(await manager.offer('next.onnx')).toMatchObject({ outcome: 'promoted_unshadowed' });
     // Readings and the new model's scored forecasts arrive (3 %RH off).
     fillHistory(empty);
-    for (let k = 0; k < 6; k++) {
-      log.record({ sensorId: 'a', issuedAtMs: clock.now() + k * STEP_MS, baseTimeMs: clock.now() + k * STEP_MS, modelVersion: 'next', points: HORIZONS.map((h) => ({ horizonS: h, rh: 53, lower: 0, upper: 100 })), warmingUp: false });
-    }
-    clock.advance(9 * STEP_MS);
-    log.score(() => 50);
+    scoreBadLive(log, clock);
     manager.checkLive();
     await expect.poll(() => manager.version).toBe('old');
     expect(reports.map((r) => r.outcome)).toEqual(['promoted_unshadowed', 'rolled_back_live_error']);
@@ -254,11 +259,7 @@ describe('ModelManager', () => {
     closers.push(() => manager.close());
     expect(manager.stage).toBe('probation');
     expect(manager.probationState()).toEqual({ previousPath: 'old.onnx', previousVersion: 'old', sinceMs: NOW - 3_600_000 });
-    for (let k = 0; k < 6; k++) {
-      log.record({ sensorId: 'a', issuedAtMs: clock.now() + k * STEP_MS, baseTimeMs: clock.now() + k * STEP_MS, modelVersion: 'next', points: HORIZONS.map((h) => ({ horizonS: h, rh: 53, lower: 0, upper: 100 })), warmingUp: false });
-    }
-    clock.advance(9 * STEP_MS);
-    log.score(() => 50);
+    scoreBadLive(log, clock);
     manager.checkLive();
     await expect.poll(() => manager.version).toBe('old');
     expect(reports.map((r) => r.outcome)).toEqual(['rolled_back_live_error']);
