@@ -5,7 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../test/cleanups.ts';
 import { freePort, testCentralConfig } from '../test/sync-helpers.ts';
-import { readSigningKey, signingKeyPath, startCentral } from './app.ts';
+import { localAddressOf, readSigningKey, signingKeyPath, startCentral } from './app.ts';
+import { loadCentralConfig } from './config.ts';
+import { centralHealthChecks } from './health.ts';
 import { generateSigningKeys } from './manifest.ts';
 
 /** Resolves when something can listen on `port` again (nothing left bound there). */
@@ -45,5 +47,19 @@ describe('startCentral and the signing key', () => {
     const b = await startCentral(without);
     cleanups.push(() => b.stop());
     expect(readSigningKey(signingKeyPath(without))).toBeNull();
+  });
+
+  it('checks its own health at the address it is bound to, and refuses a retrain interval longer than a timer holds', async () => {
+    const app = await startCentral(testCentralConfig(await freePort(), dataDir()));
+    cleanups.push(() => app.stop());
+    expect(app.localHost).toBe('127.0.0.1');
+    const [http] = centralHealthChecks(app);
+    await expect(http!.run(AbortSignal.timeout(5000))).resolves.toMatchObject({ ok: true });
+    // Bound to a LAN address the check must call that address (127.0.0.1 would be refused); a wildcard is reached on loopback.
+    expect(localAddressOf('10.0.0.5')).toBe('10.0.0.5');
+    expect(localAddressOf('0.0.0.0')).toBe('127.0.0.1');
+    expect(localAddressOf('::')).toBe('::1');
+    // 30 days is past Node's longest timer (24.8 days), which would fire every millisecond instead.
+    expect(() => loadCentralConfig(undefined, { HYGROCAST_CENTRAL_ADMIN_TOKEN: 'x'.repeat(16), HYGROCAST_CENTRAL_RETRAIN_INTERVAL_MS: String(30 * 86_400_000) })).toThrow(/retrainIntervalMs/);
   });
 });

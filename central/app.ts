@@ -21,6 +21,8 @@ export interface CentralApp {
   readonly registry: ModelRegistry;
   /** Port actually bound (useful with port 0). */
   readonly port: number;
+  /** Address a local client reaches the server at: the bound address, loopback for a wildcard. */
+  readonly localHost: string;
   stop(): Promise<void>;
 }
 
@@ -60,10 +62,12 @@ export async function startCentral(config: CentralConfig, clock: Clock = systemC
   );
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const localHost = localAddressOf(typeof address === 'object' && address !== null ? address.address : config.host);
   return {
     storage,
     registry,
     port,
+    localHost,
     async stop() {
       await retention.stop();
       await retraining?.stop();
@@ -108,4 +112,11 @@ export function runsFile(config: Pick<CentralConfig, 'dataDir'>): string {
 /** The configured storage, not yet started. */
 export function storageFor(config: Pick<CentralConfig, 'storage' | 'pgConnectionString' | 'dataDir'>): CentralStorage {
   return config.storage === 'postgres' ? new PgCentralStorage({ connectionString: config.pgConnectionString! }) : new SqliteCentralStorage({ dataDir: config.dataDir });
+}
+
+/** Where a client on this machine reaches a server bound to `bound`: the address itself, loopback for a wildcard. */
+export function localAddressOf(bound: string): string {
+  if (bound === '0.0.0.0') return '127.0.0.1';
+  if (bound === '::') return '::1';
+  return bound;
 }

@@ -24,8 +24,12 @@ export const centralConfigSchema = z.strictObject({
    * Default <dataDir>/signing-key.pem, created with its .pub next to it by `tsx central/cli.ts keygen`.
    */
   signingKeyPath: z.string().min(1).optional(),
-  /** How often every sensor's model is retrained, in ms; 0 turns the schedule off. Default 86 400 000 (daily). */
-  retrainIntervalMs: z.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
+  /**
+   * How often every sensor's model is retrained, in ms; 0 turns the schedule off. Default 86 400 000
+   * (daily). At most 2^31 - 1 (24.8 days), the longest timer Node keeps: a longer one fires after
+   * 1 ms, and retraining ran back to back.
+   */
+  retrainIntervalMs: z.number().int().min(0).max(2_147_483_647).default(86_400_000),
   /** A candidate is promoted when its holdout MAE is below production's by this fraction. Default 0.02. */
   promotionMargin: z.number().min(0).max(0.5).default(0.02),
   /** Kind of model retraining trains: ensemble (the shipped kind), boosted, feature or ridge (models/MODEL_CARD.md). Default ensemble. */

@@ -11,7 +11,9 @@ export function centralHealthChecks(app: CentralApp): HealthCheck[] {
     {
       name: 'http',
       run: async (signal) => {
-        const res = await fetch(`http://127.0.0.1:${app.port}/v1/health`, { signal });
+        // The address the server is bound to: with `host` a LAN address, 127.0.0.1 is refused.
+        const host = app.localHost.includes(':') ? `[${app.localHost}]` : app.localHost;
+        const res = await fetch(`http://${host}:${app.port}/v1/health`, { signal });
         return { ok: res.ok, detail: `GET /v1/health answered ${res.status}` };
       },
     },

@@ -90,6 +90,33 @@ describe('central HTTP API', () => {
     expect(await storage.countReadings()).toBe(0);
   });
 
+  it('refuses, naming the reading, what only one of the storages could hold, and a time from a wrong clock', async () => {
+    const token = await register('gw1');
+    // PostgreSQL's BIGINT and text cannot hold these (SQLite can): both storages must refuse them alike, with a 400.
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ wallTimeMs: 1e19 }, /wallTimeMs must be <= 9007199254740991/],
+      [{ seq: 2 ** 63 }, /seq must be <= 9007199254740991/],
+      [{ bootId: 'b\u0000' }, /bootId must match pattern/],
+      // More than a day ahead of the server's clock (2026-01-01): the gateway's clock is wrong.
+      [{ wallTimeMs: Date.UTC(2026, 0, 3) }, /wallTimeMs 2026-01-03T00:00:00.000Z is more than 24 h ahead of the server's clock/],
+    ];
+    for (const [fields, message] of cases) {
+      const res = await ingest(token, { readings: [centralReading(1), { ...centralReading(2), ...fields }] });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'CENTRAL_INVALID_REQUEST', reading: 1, message: expect.stringMatching(message) });
+    }
+    expect(await storage.countReadings()).toBe(0);
+  });
+
+  it("answers a storage failure with 503 CENTRAL_STORAGE_FAILED, naming the driver's own code in the message", async () => {
+    const token = await register('gw1');
+    const failing = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    storage.ingest = () => Promise.reject(failing);
+    const res = await ingest(token, { readings: [centralReading(1)] });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ code: 'CENTRAL_STORAGE_FAILED', message: 'SQLITE_FULL: database or disk is full' });
+  });
+
   it('keeps reports from gateways', async () => {
     const token = await register('gw1');
     const res = await app.inject({

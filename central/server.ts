@@ -24,6 +24,8 @@ export interface CentralServerOptions {
 }
 
 const SENSOR_ID_SOURCE = '^[A-Za-z0-9_-]{1,32}$';
+/** Free text without NUL, which PostgreSQL's text cannot hold (SQLite can: the storages must agree). */
+const NO_NUL = '^[^\\u0000]*$';
 
 const readingSchema = {
   type: 'object',
@@ -31,10 +33,12 @@ const readingSchema = {
   required: ['sensorId', 'bootId', 'seq', 'uptimeMs', 'wallTimeMs', 'rh', 'tempC', 'quality'],
   properties: {
     sensorId: { type: 'string', pattern: SENSOR_ID_SOURCE },
-    bootId: { type: 'string', minLength: 1, maxLength: 64 },
-    seq: { type: 'integer', minimum: 0 },
-    uptimeMs: { type: 'integer', minimum: 0 },
-    wallTimeMs: { type: 'integer', minimum: 0 },
+    bootId: { type: 'string', minLength: 1, maxLength: 64, pattern: NO_NUL },
+    // Bounded to what both storages hold (PostgreSQL BIGINT, JavaScript's safe integers): beyond
+    // it PostgreSQL refused the batch with a 503, which the gateway retried forever.
+    seq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    uptimeMs: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    wallTimeMs: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     rh: { type: ['number', 'null'] },
     tempC: { type: ['number', 'null'] },
     quality: { type: 'array', maxItems: 5, items: { enum: ['out_of_range', 'stuck', 'spike', 'stale', 'sensor_error'] } },
@@ -84,7 +88,7 @@ const accuracyQuerySchema = {
   properties: {
     gateway: { type: 'string', pattern: GATEWAY_ID_PATTERN.source },
     sensor: { type: 'string', pattern: SENSOR_ID_SOURCE },
-    model: { type: 'string', minLength: 1, maxLength: 128 },
+    model: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL },
     limit: { type: 'string', pattern: '^[0-9]{1,7}$' },
   },
 } as const;
@@ -104,7 +108,8 @@ function checkAccuracyPresence(body: Pick<ModelReport, 'kind' | 'accuracy'>): vo
 /**
  * How far ahead of the server's clock a report's atMs may be, ms: a day covers gateways in any time
  * zone whose clocks drift. A report from further ahead comes from a wrong gateway clock; stored,
- * it would lead GET /v1/accuracy (newest first) and outlive the retention by that much.
+ * it would outlive the retention (counted from atMs) by that much. The same bound refuses a
+ * reading's wallTimeMs at ingest. (GET /v1/accuracy's "newest first" is arrival order, by id.)
  */
 export const MAX_REPORT_AHEAD_MS = 86_400_000;
 
@@ -154,9 +159,16 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ code: 'CENTRAL_INVALID_REQUEST', message: validationMessage(err), ...refusedReading(err) });
-    const status = err.statusCode ?? (errorCodeOf(err) === 'CENTRAL_GATEWAY_EXISTS' ? 409 : 503);
-    const code = errorCodeOf(err) ?? 'CENTRAL_STORAGE_FAILED';
-    return reply.code(status).send({ code, message: err.message });
+    const own = errorCodeOf(err);
+    const status = err.statusCode ?? (own === 'CENTRAL_GATEWAY_EXISTS' ? 409 : 503);
+    // A driver's own code (22003, SQLITE_FULL) is named in the message; the code a client branches on is ours.
+    const ours = own !== undefined && (own.startsWith('CENTRAL_') || err.statusCode !== undefined);
+    const reading = (err as { reading?: unknown }).reading;
+    return reply.code(status).send({
+      code: ours ? own : 'CENTRAL_STORAGE_FAILED',
+      message: ours || own === undefined ? err.message : `${own}: ${err.message}`,
+      ...(status === 400 && Number.isInteger(reading) ? { reading } : {}),
+    });
   });
 
   const gatewayOf = async (req: FastifyRequest): Promise<string> => {
@@ -186,7 +198,14 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
       const gatewayId = await gatewayOf(req);
       const { readings } = req.body;
       if (readings.length > maxBatch) throw httpError(413, 'CENTRAL_BATCH_TOO_LARGE', `a batch holds at most ${maxBatch} readings (got ${readings.length})`);
-      return storage.ingest(gatewayId, readings, clock.now());
+      // A reading from far in the future comes from a wrong clock; stored, it would make every
+      // retraining of its sensor span years (and fail). Named, so the gateway sets it aside.
+      const nowMs = clock.now();
+      const ahead = readings.findIndex((r) => r.wallTimeMs > nowMs + MAX_REPORT_AHEAD_MS);
+      if (ahead >= 0) {
+        throw Object.assign(httpError(400, 'CENTRAL_INVALID_REQUEST', `body/readings/${ahead}/wallTimeMs ${new Date(readings[ahead]!.wallTimeMs).toISOString()} is more than ${MAX_REPORT_AHEAD_MS / 3_600_000} h ahead of the server's clock (${new Date(nowMs).toISOString()}); the gateway's clock is wrong`), { reading: ahead });
+      }
+      return storage.ingest(gatewayId, readings, nowMs);
     },
   );
 
@@ -200,8 +219,8 @@ export async function buildCentralServer(options: CentralServerOptions): Promise
           required: ['kind', 'modelVersion', 'outcome'],
           properties: {
             kind: { enum: ['accuracy', 'rollout'] },
-            modelVersion: { type: 'string', minLength: 1, maxLength: 128 },
-            outcome: { type: 'string', minLength: 1, maxLength: 64 },
+            modelVersion: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL },
+            outcome: { type: 'string', minLength: 1, maxLength: 64, pattern: NO_NUL },
             maePerHorizon: { type: 'object', maxProperties: 64, additionalProperties: { type: 'number' } },
             accuracy: accuracySchema,
             atMs: { type: 'integer', minimum: 0 },

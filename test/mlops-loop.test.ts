@@ -121,8 +121,9 @@ describe('the MLOps loop (real data: appliances RH_1)', () => {
     expect(await outcomes()).toContainEqual([candidate, 'verified']);
     const promoted = (await central.storage.reports('gw', 20)).find((r) => r.modelVersion === candidate && r.outcome === 'promoted');
     expect(Object.keys(promoted?.maePerHorizon ?? {})).toEqual(HORIZONS.map(String));
-    // The previous model is kept on disk, and the choice survives a restart.
+    // The previous model is kept on disk, and the choice survives a restart, with its probation
+    // (the model to roll back to: the configured one, named null).
     expect(fs.readdirSync(path.join(dataDir, 'models')).sort()).toEqual(expect.arrayContaining([`${candidate}.onnx`, 'poor-1.onnx', 'active.json']));
-    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'models', 'active.json'), 'utf8'))).toEqual({ version: candidate, file: `${candidate}.onnx` });
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'models', 'active.json'), 'utf8'))).toEqual({ version: candidate, file: `${candidate}.onnx`, probation: { previous: null, sinceMs: expect.any(Number) } });
   }, 60_000);
 });
