@@ -87,6 +87,37 @@ describe('config', () => {
     expect(problems[0]).toMatch(/^HYGROCAST_MQTT_PROT: unknown environment override/);
   });
 
+  it('reads an environment value by its key\'s type: strings as written, booleans and numbers checked, naming the variable', () => {
+    // Strings are taken literally (YAML would make "" null, cut at " #", read "::" as a map and 0123 as a number).
+    const config = loadConfig({ env: { HYGROCAST_SYNC_TOKEN: 'abcdefgh #ijkl', HYGROCAST_MQTT_HOST: '::', HYGROCAST_GATEWAY_ID: '0123', HYGROCAST_SYNC_MODEL_PUBLIC_KEY_PATH: '', HYGROCAST_MQTT_ENABLED: 'no', HYGROCAST_DASHBOARD_ENABLED: 'ON' } });
+    expect(config.sync.token).toBe('abcdefgh #ijkl');
+    expect(config.mqtt.host).toBe('::');
+    expect(config.gateway.id).toBe('0123');
+    expect(config.sync.modelPublicKeyPath).toBe('');
+    expect([config.mqtt.enabled, config.dashboard.enabled]).toEqual([false, true]);
+    // Keys without a default have their variable too (documented in docs/configuration.md).
+    expect(loadConfig({ env: { HYGROCAST_MQTT_DISCOVERY_BIRTH_TOPIC: 'ha/status' } }).mqtt.discovery.birthTopic).toBe('ha/status');
+    expect(leafPaths().map(envNameFor)).toEqual(expect.arrayContaining(['HYGROCAST_MQTT_TLS_PORT', 'HYGROCAST_MQTT_TLS_CERT_FILE', 'HYGROCAST_MQTT_TLS_KEY_FILE']));
+    // The test suite's own variables are not overrides.
+    expect(() => loadConfig({ env: { HYGROCAST_TEST_I2C_BUS: '1' } })).not.toThrow();
+    const err = (() => {
+      try {
+        loadConfig({ env: { HYGROCAST_MQTT_PORT: 'abc', HYGROCAST_DASHBOARD_ENABLED: 'maybe', HYGROCAST_MQTT_TOPIC_PREFIX: '@x' } });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.problems).toEqual(
+      expect.arrayContaining([
+        'HYGROCAST_MQTT_PORT="abc" (mqtt.port): must be a number',
+        'HYGROCAST_DASHBOARD_ENABLED="maybe" (dashboard.enabled): must be true or false (also yes/no, on/off, 1/0)',
+      ]),
+    );
+    expect(err?.message).toMatch(/^invalid configuration \(embedded defaults and HYGROCAST_MQTT_TOPIC_PREFIX\)/);
+  });
+
   it('takes the quality thresholds and the forecast staleness per site, within bounds', () => {
     const defaults = loadConfig({ env: {} });
     expect(defaults.quality).toEqual({ stuckWindowMs: 1_800_000, spikeThresholdRh: 15, staleAfterMs: 60_000 });

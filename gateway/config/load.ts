@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
 
 /** Thrown when the configuration cannot be used; `problems` lists every error found, not just the first. */
@@ -19,6 +19,8 @@ export const ENV_PREFIX = 'HYGROCAST_';
 
 /** Environment variables that are not config overrides (so they are not rejected as unknown). */
 const NON_OVERRIDE_ENV = new Set(['HYGROCAST_CONFIG']);
+/** Prefixes of variables the test suite reads (HYGROCAST_TEST_I2C_BUS, docs/i2c.md): not overrides either. */
+const NON_OVERRIDE_PREFIXES = ['HYGROCAST_TEST_'];
 
 export interface LoadOptions {
   /** Path of a YAML config file; undefined means embedded defaults only. */
@@ -35,10 +37,10 @@ export interface LoadOptions {
  */
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const sourceName = options.file ?? 'embedded defaults';
   let raw: unknown = {};
   if (options.file !== undefined) raw = readYamlFile(options.file);
-  const { merged, problems } = applyEnvOverrides(raw, env);
+  const { merged, problems, used } = applyEnvOverrides(raw, env);
+  const sourceName = `${options.file ?? 'embedded defaults'}${used.length > 0 ? ` and ${used.join(', ')}` : ''}`;
   const result = configSchema.safeParse(merged);
   if (!result.success) problems.push(...formatIssues(result.error.issues));
   if (problems.length > 0 || !result.success) throw new ConfigError(sourceName, problems);
@@ -61,42 +63,85 @@ function readYamlFile(file: string): unknown {
   }
 }
 
-/** Every scalar leaf path of the config (e.g. ["mqtt","port"]), from the defaults. */
-export function leafPaths(): string[][] {
-  const defaults = configSchema.parse({}) as Record<string, unknown>;
-  const out: string[][] = [];
-  const walk = (value: unknown, path: string[]): void => {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
-    } else if (!Array.isArray(value)) {
-      out.push(path);
+/** How an environment value becomes the key's value: by the key's type in the schema. */
+type LeafKind = 'string' | 'number' | 'boolean' | 'yaml';
+
+interface JsonNode {
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, JsonNode>;
+}
+
+/** Every scalar leaf of the config with its kind (arrays are file only), from the schema: optional keys included. */
+function leaves(): Array<{ path: string[]; kind: LeafKind }> {
+  const out: Array<{ path: string[]; kind: LeafKind }> = [];
+  const walk = (node: JsonNode, path: string[]): void => {
+    if (node.type === 'object' && node.properties) {
+      for (const [k, child] of Object.entries(node.properties)) walk(child, [...path, k]);
+      return;
     }
+    if (node.type === 'array' || path.length === 0) return;
+    const kind: LeafKind =
+      node.type === 'string' || (node.enum?.every((v) => typeof v === 'string') ?? false) ? 'string' : node.type === 'integer' || node.type === 'number' ? 'number' : node.type === 'boolean' ? 'boolean' : 'yaml';
+    out.push({ path, kind });
   };
-  walk(defaults, []);
+  walk(z.toJSONSchema(configSchema, { io: 'input' }) as JsonNode, []);
   return out;
+}
+
+/** Every scalar leaf path of the config (e.g. ["mqtt","port"]). */
+export function leafPaths(): string[][] {
+  return leaves().map((l) => l.path);
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false, '1': true, '0': false };
+
+/** The value of an environment override for a key of `kind`, or why it cannot be one. */
+function envValue(value: string, kind: LeafKind): { value: unknown } | { problem: string } {
+  if (kind === 'string') return { value };
+  if (kind === 'boolean') {
+    const b = BOOLEAN_WORDS[value.trim().toLowerCase()];
+    return b === undefined ? { problem: 'must be true or false (also yes/no, on/off, 1/0)' } : { value: b };
+  }
+  if (kind === 'number') {
+    const n = value.trim() === '' ? Number.NaN : Number(value);
+    return Number.isFinite(n) ? { value: n } : { problem: 'must be a number' };
+  }
+  try {
+    return { value: parseYaml(value) as unknown };
+  } catch (err) {
+    return { problem: `is not a value: ${(err as Error).message.split('\n')[0]}` };
+  }
 }
 
 export function envNameFor(path: string[]): string {
   return ENV_PREFIX + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
 }
 
-function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): { merged: unknown; problems: string[] } {
+function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): { merged: unknown; problems: string[]; used: string[] } {
   const problems: string[] = [];
+  const used: string[] = [];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { merged: raw, problems: ['the top level must be a mapping of keys to values'] };
+    return { merged: raw, problems: ['the top level must be a mapping of keys to values'], used };
   }
   const merged = structuredClone(raw) as Record<string, unknown>;
-  const byName = new Map(leafPaths().map((p) => [envNameFor(p), p]));
+  const byName = new Map(leaves().map((l) => [envNameFor(l.path), l]));
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || NON_OVERRIDE_ENV.has(name) || value === undefined) continue;
-    const path = byName.get(name);
-    if (!path) {
+    if (!name.startsWith(ENV_PREFIX) || NON_OVERRIDE_ENV.has(name) || NON_OVERRIDE_PREFIXES.some((p) => name.startsWith(p)) || value === undefined) continue;
+    const leaf = byName.get(name);
+    if (!leaf) {
       problems.push(`${name}: unknown environment override (known: ${[...byName.keys()].join(', ')})`);
       continue;
     }
-    setPath(merged, path, parseYaml(value) as unknown);
+    const parsed = envValue(value, leaf.kind);
+    if ('problem' in parsed) {
+      problems.push(`${name}=${JSON.stringify(value)} (${leaf.path.join('.')}): ${parsed.problem}`);
+      continue;
+    }
+    used.push(name);
+    setPath(merged, leaf.path, parsed.value);
   }
-  return { merged, problems };
+  return { merged, problems, used };
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
