@@ -310,7 +310,12 @@ export class Gateway {
       this.log.error({ component: 'forecast', err }, 'forecast log not opened; forecasts are not stored or scored');
     }
     this.scheduler.start();
-    this.modelRollout = startModelRollout({ sync: this.config.sync, modelsDir, manager: this.models, clock: this.deps.clock, logger: this.log.child({ component: 'models' }) });
+    try {
+      this.modelRollout = startModelRollout({ sync: this.config.sync, modelsDir, manager: this.models, clock: this.deps.clock, logger: this.log.child({ component: 'models' }) });
+    } catch (err) {
+      // A missing or unreadable pinned key stops model updates, not the readings (`hygrocast doctor` names it too).
+      this.log.error({ component: 'models', err }, 'model updates are off');
+    }
   }
 
   private wirePublisher(publisher: MqttPublisher): void {
@@ -374,6 +379,14 @@ export class Gateway {
     this.sources = [];
     for (const detach of this.detachers) detach();
     this.detachers = [];
+    // Every reading taken is in the buffer now: make it durable before the slower steps below
+    // (a hung sync request, a slow broker close), which a second signal or systemd's stop timeout
+    // may cut short.
+    try {
+      this.store?.flush();
+    } catch (err) {
+      this.log.error({ err }, 'flush at stop failed; retried when the store closes');
+    }
     await this.dashboard?.close().catch((err: unknown) => this.log.error({ err }, 'dashboard close failed'));
     this.dashboard = null;
     this.history?.close();

@@ -27,6 +27,16 @@ export async function runGateway(configFile: string | undefined): Promise<number
   });
   unsetNotifyEnvironment();
   const gateway = new Gateway(config, { clock: systemClock, logger, notifier });
+  // Listening from the start: a signal during start-up stops the gateway once it has started,
+  // and a second signal during shutdown is logged instead of killing the process (Node's default
+  // for a signal without a listener) before the buffered readings are stored.
+  let signalled: ((signal: string) => void) | null = null;
+  let pendingSignal: string | null = null;
+  const onSignal = (signal: string): void => (signalled ? signalled(signal) : void (pendingSignal ??= signal));
+  const onSigint = (): void => onSignal('SIGINT');
+  const onSigterm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   try {
     await gateway.start();
     notifier.ready();
@@ -37,13 +47,18 @@ export async function runGateway(configFile: string | undefined): Promise<number
     logger.flush();
     process.stderr.write(`hygrocast: cannot start: ${message}\n`);
     notifier.close();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
     return 1;
   }
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        logger.warn({ signal }, 'already stopping; the buffered readings are being stored');
+        return;
+      }
       stopping = true;
       logger.info({ signal }, 'stopping');
       notifier.stopping();
@@ -61,8 +76,8 @@ export async function runGateway(configFile: string | undefined): Promise<number
           resolve(1);
         });
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    signalled = shutdown;
+    if (pendingSignal !== null) shutdown(pendingSignal);
   });
 }
 

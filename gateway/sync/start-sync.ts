@@ -36,8 +36,12 @@ export function startSync(
   return {
     uplink,
     async stop() {
-      await uplink.stop();
+      // Closing the transport first aborts a request in flight (its sockets are destroyed), so a
+      // server that accepted the batch but never answers cannot hold the shutdown for
+      // requestTimeoutMs; the batch is re-sent at the next start, and central drops what it has.
+      const stopped = uplink.stop();
       transport.close();
+      await stopped;
     },
   };
 }
