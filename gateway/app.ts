@@ -39,6 +39,7 @@ import { ModelManager } from './forecast/model-manager.ts';
 import type { ForecastLog } from './forecast/forecast-log.ts';
 import { loadStartModels, startModelRollout, type RunningModelRollout } from './sync/start-model-rollout.ts';
 import { SyncStatusPublisher } from './broker/sync-status.ts';
+import type { SyncStatus } from './sync/sync-types.ts';
 
 /** The folder hygrocast is installed in (repo root); relative model paths resolve against it. */
 export const INSTALL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -331,8 +332,13 @@ export class Gateway {
     this.bus.on('link', (source, state, detail) => publisher.publishLink(source, state, detail).catch(onError));
     const prefix = this.config.mqtt.topicPrefix;
     const syncStatus = new SyncStatusPublisher({ clock: this.deps.clock, onError, publish: (payload) => publisher.publishMessages([{ topic: `${prefix}/bridge/sync`, payload, retain: true }]) });
-    this.bus.on('sync', (status) => syncStatus.update(status));
-    this.detachers.push(() => syncStatus.stop());
+    const onSync = (status: SyncStatus): void => syncStatus.update(status);
+    this.bus.on('sync', onSync);
+    // Off the bus first: the uplink's last status at stop must not reach a closed broker.
+    this.detachers.push(() => {
+      this.bus.off('sync', onSync);
+      syncStatus.stop();
+    });
     const syncNow = this.sync?.uplink.snapshot();
     if (syncNow) syncStatus.update(syncNow);
   }

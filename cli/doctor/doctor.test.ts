@@ -62,6 +62,24 @@ describe('hygrocast doctor', () => {
     expect(byId(report, 'port.dashboard')?.status).toBe('ok');
   });
 
+  it('checks the TLS listener (its port, certificate and key) and the pinned model key, which the gateway reads at start', async () => {
+    const port = await takenPort();
+    const dir = path.dirname(tempConfig({}));
+    const cert = path.join(dir, 'cert.pem');
+    writeFileSync(cert, 'not checked beyond being readable');
+    const configFile = tempConfig({
+      mqtt: { host: '127.0.0.1', port: 0, tls: { port, certFile: cert, keyFile: path.join(dir, 'missing-key.pem') } },
+      dashboard: { enabled: false },
+      sync: { enabled: true, url: 'http://127.0.0.1:9', token: 'test-token-0123456789', modelPublicKeyPath: path.join(dir, 'missing.pub') },
+    });
+    const report = await runDoctor({ configFile, env: {}, installDir: INSTALL_DIR, clockProbe: syncedClock, groups: [] });
+    expect(report.ok).toBe(false);
+    expect(byId(report, 'port.mqtt-tls')).toMatchObject({ status: 'fail', detail: expect.stringContaining(`127.0.0.1:${port} is taken`), fix: expect.stringContaining('mqtt.tls.port') });
+    expect(byId(report, 'file.mqtt-tls-cert')?.status).toBe('ok');
+    expect(byId(report, 'file.mqtt-tls-key')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/missing-key\.pem does not exist$/), fix: expect.stringContaining('mqtt.tls.keyFile') });
+    expect(byId(report, 'file.model-public-key')).toMatchObject({ status: 'fail', fix: expect.stringContaining('sync.modelPublicKeyPath') });
+  });
+
   it('detects a missing model file and says how to fix it', async () => {
     const configFile = tempConfig({ mqtt: { enabled: false }, dashboard: { enabled: false }, forecast: { modelPath: '/nonexistent/model.onnx' } });
     const report = await runDoctor({ configFile, env: {}, installDir: INSTALL_DIR, clockProbe: syncedClock, groups: [] });

@@ -5,6 +5,7 @@ import { checkClock, systemClockProbe, type ClockProbe } from './clock.ts';
 import { checkDevices, userGroups } from './devices.ts';
 import { checkDisk } from './disk.ts';
 import { checkModel } from './model.ts';
+import { checkFiles } from './files.ts';
 import { checkPorts } from './ports.ts';
 
 export interface DoctorOptions {
@@ -41,6 +42,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   }
   const checks: CheckResult[] = [ok('config', `configuration valid (${opts.configFile ?? 'embedded defaults'})`)];
   checks.push(...(await checkPorts(config)));
+  checks.push(...checkFiles(config));
   checks.push(...checkDevices(config, opts.groups ?? userGroups()));
   checks.push(checkDisk(config.dataDir));
   checks.push(checkClock(opts.clockProbe ?? systemClockProbe));

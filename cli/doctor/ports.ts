@@ -43,6 +43,8 @@ export async function checkPorts(config: Config): Promise<CheckResult[]> {
   const uses: PortUse[] = [];
   if (config.mqtt.enabled) uses.push({ id: 'port.mqtt', what: 'MQTT broker', host: config.mqtt.host, port: config.mqtt.port, env: 'HYGROCAST_MQTT_PORT', key: 'mqtt.port' });
   if (config.dashboard.enabled) uses.push({ id: 'port.dashboard', what: 'dashboard', host: config.dashboard.host, port: config.dashboard.port, env: 'HYGROCAST_DASHBOARD_PORT', key: 'dashboard.port' });
+  const tls = config.mqtt.enabled ? config.mqtt.tls : undefined;
+  if (tls) uses.push({ id: 'port.mqtt-tls', what: 'MQTT TLS listener', host: config.mqtt.host, port: tls.port, env: 'HYGROCAST_MQTT_TLS_PORT', key: 'mqtt.tls.port' });
   const results: CheckResult[] = [];
   for (const use of uses) results.push(await checkPort(use));
   return results;
