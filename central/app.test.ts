@@ -53,8 +53,12 @@ describe('startCentral and the signing key', () => {
     const app = await startCentral(testCentralConfig(await freePort(), dataDir()));
     cleanups.push(() => app.stop());
     expect(app.localHost).toBe('127.0.0.1');
-    const [http] = centralHealthChecks(app);
+    const [http, storage] = centralHealthChecks(app);
     await expect(http!.run(AbortSignal.timeout(5000))).resolves.toMatchObject({ ok: true });
+    await expect(storage!.run(AbortSignal.timeout(5000))).resolves.toMatchObject({ ok: true, detail: 'a write succeeded; 0 readings stored' });
+    // A database that answers reads but refuses writes (read-only failover, full disk) fails the check.
+    app.storage.writeHealthMark = () => Promise.reject(Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }));
+    await expect(storage!.run(AbortSignal.timeout(5000))).rejects.toThrow(/read-only/);
     // Bound to a LAN address the check must call that address (127.0.0.1 would be refused); a wildcard is reached on loopback.
     expect(localAddressOf('10.0.0.5')).toBe('10.0.0.5');
     expect(localAddressOf('0.0.0.0')).toBe('127.0.0.1');

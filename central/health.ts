@@ -2,8 +2,8 @@ import type { HealthCheck } from '../gateway/health/health.ts';
 import type { CentralApp } from './app.ts';
 
 /**
- * The central server's watchdog checks: its HTTP listener answers on loopback, and its storage
- * answers a query. Both must pass before systemd's watchdog is pinged, so a server whose
+ * The central server's watchdog checks: its HTTP listener answers at its address, and its storage
+ * takes a write. Both must pass before systemd's watchdog is pinged, so a server whose
  * database connection wedged is restarted instead of accepting ingests it cannot store.
  */
 export function centralHealthChecks(app: CentralApp): HealthCheck[] {
@@ -20,8 +20,10 @@ export function centralHealthChecks(app: CentralApp): HealthCheck[] {
     {
       name: 'storage',
       run: async () => {
+        // A write, not only a read: a database that refuses writes answers every query but no ingest.
+        await app.storage.writeHealthMark(Date.now());
         const readings = await app.storage.countReadings();
-        return { ok: true, detail: `${readings} readings stored` };
+        return { ok: true, detail: `a write succeeded; ${readings} readings stored` };
       },
     },
   ];

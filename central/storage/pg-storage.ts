@@ -44,6 +44,10 @@ const SCHEMA = `
   ALTER TABLE reports ADD COLUMN IF NOT EXISTS accuracy_json TEXT NULL;
   CREATE INDEX IF NOT EXISTS reports_accuracy ON reports (kind, gateway_id, sensor_id, id);
   CREATE INDEX IF NOT EXISTS reports_kind_at ON reports (kind, at_ms);
+  CREATE TABLE IF NOT EXISTS health (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    at_ms BIGINT NOT NULL
+  );
 `;
 
 /**
@@ -128,6 +132,10 @@ export class PgCentralStorage implements CentralStorage {
     } finally {
       client.release();
     }
+  }
+
+  async writeHealthMark(atMs: number): Promise<void> {
+    await this.open().query('INSERT INTO health (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = EXCLUDED.at_ms', [atMs]);
   }
 
   async countReadings(gatewayId?: string): Promise<number> {

@@ -38,6 +38,10 @@ const SCHEMA = `
     sensor_id     TEXT    NULL,
     accuracy_json TEXT    NULL
   );
+  CREATE TABLE IF NOT EXISTS health (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    at_ms INTEGER NOT NULL
+  );
 `;
 
 /** Columns added to `reports` after its first release; ADDed to an older database at start(). */
@@ -153,6 +157,10 @@ export class SqliteCentralStorage implements CentralStorage {
 
   ingest(gatewayId: string, readings: readonly Reading[], atMs: number): Promise<IngestResult> {
     return run(() => this.open().ingest(gatewayId, readings, atMs));
+  }
+
+  writeHealthMark(atMs: number): Promise<void> {
+    return run(() => void this.open().db.prepare('INSERT INTO health (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms').run(atMs));
   }
 
   countReadings(gatewayId?: string): Promise<number> {

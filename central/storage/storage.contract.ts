@@ -75,6 +75,13 @@ export function runCentralStorageContract(name: string, make: CentralStorageFact
       expect(await s.readings('gw1', 's1', 0, Number.MAX_SAFE_INTEGER, 10)).toEqual([{ ...r, gatewayId: 'gw1' }]);
     });
 
+    it('takes the health mark again and again (a write the health check makes)', async () => {
+      const s = await open();
+      await s.writeHealthMark(T0);
+      await s.writeHealthMark(T0 + 1);
+      await expect(s.countReadings()).resolves.toBe(0);
+    });
+
     it('readings() filters by time range and keeps the newest `limit`, returned oldest first', async () => {
       const s = await open();
       await s.ingest('gw1', [5, 3, 1, 4, 2].map((i) => centralReading(i)), T0);

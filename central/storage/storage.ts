@@ -88,6 +88,11 @@ export interface CentralStorage {
   registerGateway(gatewayId: string, tokenHash: string, atMs: number): Promise<void>;
   gatewayForTokenHash(tokenHash: string): Promise<string | null>;
   ingest(gatewayId: string, readings: readonly Reading[], atMs: number): Promise<IngestResult>;
+  /**
+   * Writes the one-row health mark: the health check's proof that the database takes writes (a
+   * read-only failover or a full disk passes every read while each ingest fails).
+   */
+  writeHealthMark(atMs: number): Promise<void>;
   /** Number of readings kept, of one gateway or of all. */
   countReadings(gatewayId?: string): Promise<number>;
   /**
