@@ -18,6 +18,16 @@ function reading(over: Partial<Reading> = {}): Reading {
   return { sensorId: 's1', bootId: 'B', seq: 0, uptimeMs: 0, wallTimeMs: T0, rh: 50, tempC: 20, quality: [], ...over };
 }
 
+/** A checker with a 30-minute stuck window; at(m, rh) assesses a reading taken m minutes after T0. */
+function stuckChecker(): (m: number, rh: number) => string[] {
+  const clock = new ManualClock(T0);
+  const q = new QualityChecker({ clock, stuckWindowMs: 30 * MIN });
+  return (m, rh) => {
+    setWall(clock, T0 + m * MIN);
+    return q.assess(reading({ rh, wallTimeMs: T0 + m * MIN })).quality;
+  };
+}
+
 describe('QualityChecker', () => {
   it('flags values outside the physical ranges and keeps firmware flags', () => {
     const q = new QualityChecker({ clock: new ManualClock(T0) });
@@ -44,12 +54,7 @@ describe('QualityChecker', () => {
   });
 
   it('flags stuck only once the same value has lasted longer than the window', () => {
-    const clock = new ManualClock(T0);
-    const q = new QualityChecker({ clock, stuckWindowMs: 30 * MIN });
-    const at = (m: number, rh: number): string[] => {
-      setWall(clock, T0 + m * MIN);
-      return q.assess(reading({ rh, wallTimeMs: T0 + m * MIN })).quality;
-    };
+    const at = stuckChecker();
     expect([0, 10, 20, 30].map((m) => at(m, 42.42))).toEqual([[], [], [], []]);
     expect(at(31, 42.42)).toEqual(['stuck']);
     expect(at(40, 42.43)).toEqual([]); // it moved: a new run starts
@@ -58,12 +63,7 @@ describe('QualityChecker', () => {
   });
 
   it('does not take two equal readings of a slow sensor in a stable room for a stuck one', () => {
-    const clock = new ManualClock(T0);
-    const q = new QualityChecker({ clock, stuckWindowMs: 30 * MIN });
-    const at = (m: number, rh: number): string[] => {
-      setWall(clock, T0 + m * MIN);
-      return q.assess(reading({ rh, wallTimeMs: T0 + m * MIN })).quality;
-    };
+    const at = stuckChecker();
     // One reading every 31 min at 0.1 %RH resolution: repeats are normal.
     expect([0, 31, 62].map((m) => at(m, 45.3))).toEqual([[], [], []]);
     // The fourth identical reading in 93 min: that is a stuck sensor.

@@ -19,17 +19,23 @@ describe('startForecastScoring', () => {
     for (const c of cleanups.splice(0)) c();
   });
 
-  it('scores late (after a restart, at 1 reading/s) against the target step, not a NULL truth', () => {
+  /** Scoring started on a fresh data folder, a memory store and a manual clock at BASE (calibration off). */
+  const started = (staleAfterSteps: number): { dataDir: string; store: MemoryStore; clock: ManualClock; bus: GatewayBus } => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-scoring-'));
     const store = new MemoryStore();
     const clock = new ManualClock(BASE);
     const bus = new GatewayBus();
-    const scoring = startForecastScoring({ dataDir, store, bus, clock, stepMs: STEP, staleAfterSteps: 1, bandCalibration: { enabled: false, rate: 0.05, maxScale: 10 }, onError: (e) => { throw e; } });
+    const scoring = startForecastScoring({ dataDir, store, bus, clock, stepMs: STEP, staleAfterSteps, bandCalibration: { enabled: false, rate: 0.05, maxScale: 10 }, onError: (e) => { throw e; } });
     cleanups.push(() => {
       scoring.stop();
       store.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
+    return { dataDir, store, clock, bus };
+  };
+
+  it('scores late (after a restart, at 1 reading/s) against the target step, not a NULL truth', () => {
+    const { dataDir, store, clock, bus } = started(1);
     bus.emit('forecast', { sensorId: 'attic', issuedAtMs: BASE, baseTimeMs: BASE, modelVersion: 'm1', warmingUp: false, points: [{ horizonS: 600, rh: 51, lower: 50, upper: 52 }] });
     // The gateway was down while the target step [BASE, BASE + STEP) ended; since then 1 Hz
     // readings have piled up: many more than recent()'s default limit after the step.
@@ -45,17 +51,8 @@ describe('startForecastScoring', () => {
   });
 
   it("waits for readings that arrive late (a sensor uploading its buffer every 30 min) before fixing a step's truth", () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-scoring-'));
-    const store = new MemoryStore();
-    const clock = new ManualClock(BASE);
-    const bus = new GatewayBus();
     // staleAfterSteps 4: readings up to 40 min old are current, so a step is scored 30 min after it ended.
-    const scoring = startForecastScoring({ dataDir, store, bus, clock, stepMs: STEP, staleAfterSteps: 4, bandCalibration: { enabled: false, rate: 0.05, maxScale: 10 }, onError: (e) => { throw e; } });
-    cleanups.push(() => {
-      scoring.stop();
-      store.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    });
+    const { dataDir, store, clock, bus } = started(4);
     bus.emit('forecast', { sensorId: 'zigbee', issuedAtMs: BASE, baseTimeMs: BASE, modelVersion: 'm1', warmingUp: false, points: [{ horizonS: 600, rh: 51, lower: 50, upper: 52 }] });
     const db = new Database(path.join(dataDir, DB_FILE_NAME), { readonly: true });
     cleanups.unshift(() => db.close());
