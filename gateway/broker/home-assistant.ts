@@ -1,5 +1,6 @@
 import type { Aedes } from 'aedes';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { TrailingThrottle } from '../trailing-throttle.ts';
 import type { Logger } from '../log.ts';
 import { watchBirth } from './commands.ts';
 import { MemoryAnnouncedAlerts, type AnnouncedAlerts } from './announced-alerts.ts';
@@ -37,9 +38,7 @@ export class HomeAssistantDiscovery {
   private readonly announced = new Set<string>();
   private readonly announcedAlerts: AnnouncedAlerts;
   private unwatch: (() => Promise<void>) | null = null;
-  private lastRepublishMs = Number.NEGATIVE_INFINITY;
-  private republishing: Promise<void> | null = null;
-  private trailing: TimerHandle | null = null;
+  private birth: TrailingThrottle | null = null;
 
   constructor(
     private readonly aedes: Pick<Aedes, 'subscribe' | 'unsubscribe'>,
@@ -55,47 +54,24 @@ export class HomeAssistantDiscovery {
 
   async start(): Promise<void> {
     if (this.unwatch) return;
-    this.unwatch = await watchBirth(this.aedes, this.birthTopic, () => this.onBirth());
+    // Republishes now, or once at the end of the interval when one ran (or runs) within it.
+    const birth = new TrailingThrottle(this.options.clock ?? systemClock, BIRTH_REPUBLISH_INTERVAL_MS, () => this.republish());
+    this.birth = birth;
+    this.unwatch = await watchBirth(this.aedes, this.birthTopic, () => birth.request());
   }
 
   async stop(): Promise<void> {
     const unwatch = this.unwatch;
     this.unwatch = null;
-    if (this.trailing) this.clock.clearTimeout(this.trailing);
-    this.trailing = null;
+    const birth = this.birth;
+    this.birth = null;
     await unwatch?.();
-    await this.republishing;
+    await birth?.stop();
   }
 
-  private get clock(): Clock {
-    return this.options.clock ?? systemClock;
-  }
-
-  /** Republishes now, or once at the end of the interval when one ran (or runs) within it. */
-  private onBirth(): void {
-    if (this.trailing || !this.unwatch) return;
-    const wait = this.lastRepublishMs + BIRTH_REPUBLISH_INTERVAL_MS - this.clock.monotonic();
-    if (wait <= 0 && this.republishing === null) return this.republish();
-    this.trailing = this.clock.setTimeout(
-      () => {
-        this.trailing = null;
-        if (!this.unwatch) return;
-        if (this.republishing) void this.republishing.then(() => this.onBirth());
-        else this.republish();
-      },
-      Math.max(0, wait),
-    );
-  }
-
-  private republish(): void {
-    this.lastRepublishMs = this.clock.monotonic();
+  private republish(): Promise<void> {
     this.options.logger.info({ topic: this.birthTopic }, 'home assistant came online: republishing discovery and state');
-    this.republishing = this.publisher
-      .republish()
-      .catch((err: unknown) => this.options.logger.warn({ err }, 'republish for home assistant failed'))
-      .finally(() => {
-        this.republishing = null;
-      });
+    return this.publisher.republish().catch((err: unknown) => this.options.logger.warn({ err }, 'republish for home assistant failed'));
   }
 
   /** Publishes the sensor's discovery configs the first time it is seen (at most MAX_TRACKED_SENSORS sensors). */

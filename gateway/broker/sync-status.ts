@@ -1,4 +1,5 @@
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock } from '../clock.ts';
+import { TrailingThrottle } from '../trailing-throttle.ts';
 import type { SyncStatus } from '../sync/sync-types.ts';
 
 /** Retained JSON on `<prefix>/bridge/sync` (docs/mqtt.md). */
@@ -52,37 +53,25 @@ export const DEFAULT_SYNC_STATUS_INTERVAL_MS = 5000;
 /** Throttles the uplink's status events into retained MQTT messages (latest wins). */
 export class SyncStatusPublisher {
   private latest: SyncStatus | null = null;
-  private lastAt = Number.NEGATIVE_INFINITY;
-  private timer: TimerHandle | null = null;
-  private readonly minIntervalMs: number;
+  private readonly throttle: TrailingThrottle;
 
   constructor(private readonly o: SyncStatusPublisherOptions) {
-    this.minIntervalMs = o.minIntervalMs ?? DEFAULT_SYNC_STATUS_INTERVAL_MS;
-    if (!(this.minIntervalMs >= 0)) throw new RangeError(`minIntervalMs must be >= 0 (got ${this.minIntervalMs})`);
+    this.throttle = new TrailingThrottle(o.clock, o.minIntervalMs ?? DEFAULT_SYNC_STATUS_INTERVAL_MS, () => this.flush());
   }
 
   update(status: SyncStatus): void {
     this.latest = status;
-    if (this.timer !== null) return;
-    const wait = this.lastAt + this.minIntervalMs - this.o.clock.monotonic();
-    if (wait <= 0) return this.flush();
-    this.timer = this.o.clock.setTimeout(() => {
-      this.timer = null;
-      this.flush();
-    }, wait);
-    this.timer.unref?.();
+    this.throttle.request();
   }
 
   stop(): void {
-    if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
-    this.timer = null;
+    void this.throttle.stop();
   }
 
   private flush(): void {
     const s = this.latest;
     if (s === null) return;
     this.latest = null;
-    this.lastAt = this.o.clock.monotonic();
     this.o.publish(encodeSyncStatus(s, this.o.clock.now())).catch(this.o.onError);
   }
 }
