@@ -8,26 +8,37 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENET
 export const MAX_ANSWER_CHARS = 300;
 
 /**
- * The start of an error answer's body as text: reading stops (and the body is cancelled) after
- * 4 kB, so a server answering an error with megabytes costs the gateway no memory.
+ * Reads a body as it streams, at most `cap` bytes: past them the body is cancelled at once (a
+ * chunked answer declares no length) and `over` is set. A body cut off mid-way ends the read with
+ * what arrived and the `error`; callers that need the whole body throw it.
  */
-export async function answerText(res: Response): Promise<string> {
+export async function readUpTo(res: Response, cap: number): Promise<{ bytes: Buffer; over: boolean; error?: unknown }> {
   const reader = res.body?.getReader();
-  if (!reader) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    while (size < 4096) {
-      const { done, value } = await reader.read();
-      if (done) return Buffer.concat(chunks).toString('utf8');
-      chunks.push(value);
-      size += value.length;
+    for (;;) {
+      const next = await reader?.read();
+      if (!next || next.done) return { bytes: Buffer.concat(chunks), over: false };
+      chunks.push(next.value);
+      size += next.value.length;
+      if (size > cap) {
+        await reader?.cancel().catch(() => undefined);
+        return { bytes: Buffer.concat(chunks).subarray(0, cap), over: true };
+      }
     }
-    await reader.cancel();
-  } catch {
-    // A body cut off mid-way: what arrived is still the best description of the failure.
+  } catch (error) {
+    return { bytes: Buffer.concat(chunks), over: false, error };
   }
-  return Buffer.concat(chunks).toString('utf8').slice(0, 4096);
+}
+
+/**
+ * The start of an error answer's body as text, at most 4 kB of it, so a server answering an error
+ * with megabytes costs the gateway no memory. A body cut off mid-way gives what arrived: still the
+ * best description of the failure.
+ */
+export async function answerText(res: Response): Promise<string> {
+  return (await readUpTo(res, 4096)).bytes.toString('utf8');
 }
 
 /** How one request to the central server failed. */

@@ -5,7 +5,7 @@ import { publicKeyFromPem } from '../../central/manifest.ts';
 import type { ModelContract } from '../../models/contract.ts';
 import { sha256Hex } from '../../central/manifest.ts';
 import { writeFileDurable } from '../durable-file.ts';
-import { answerText, syncErrorOf } from './http-failure.ts';
+import { answerText, readUpTo, syncErrorOf } from './http-failure.ts';
 import { SyncError } from './sync-types.ts';
 import { ModelVerifyError, verifyManifest, verifyModel } from './model-verify.ts';
 import { postReport } from './report-client.ts';
@@ -140,26 +140,12 @@ export class ModelUpdater {
 /** Largest manifest read, bytes: a signed manifest is about 1 kB. */
 const MAX_MANIFEST_BYTES = 64 * 1024;
 
-/**
- * Reads a body up to `cap` bytes, as it streams: a longer one is cancelled at the first chunk past
- * the cap (a chunked answer declares no length), and rejects with `tooLong()` (default a SyncError).
- */
+/** The whole body, at most `cap` bytes (readUpTo); a longer one rejects with `tooLong()` (default a SyncError). */
 async function readCapped(res: Response, cap: number, what: string, tooLong?: () => Error): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > cap) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLong?.() ?? new SyncError('SYNC_REJECTED', `${what} is longer than ${cap} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+  const { bytes, over, error } = await readUpTo(res, cap);
+  if (error !== undefined) throw error;
+  if (over) throw tooLong?.() ?? new SyncError('SYNC_REJECTED', `${what} is longer than ${cap} bytes`);
+  return bytes;
 }
 
 /** Whether `file` exists and holds exactly the bytes the manifest signed. */
