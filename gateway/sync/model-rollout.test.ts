@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testContract } from '../../models/test-fixtures.ts';
 import { ManualClock } from '../clock.ts';
 import type { ModelEvent } from '../forecast/model-manager.ts';
-import { activeModelPath, activeRecord, ModelRollout, rememberActiveModel } from './model-rollout.ts';
+import { activeRecord, ModelRollout, rememberActiveModel } from './model-rollout.ts';
 import type { UpdateOutcome } from './model-updater.ts';
 
 /** Lets the promise chains of one check settle. */
@@ -132,16 +132,16 @@ describe('ModelRollout', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hygrocast-active-'));
     dirs.push(dir);
     const fallback = '/install/models/hygrocast-rh.onnx';
-    expect(activeModelPath(dir, fallback)).toBe(fallback);
+    expect(activeRecord(dir, fallback).file).toBe(fallback);
     fs.writeFileSync(path.join(dir, 'v3.onnx'), 'x');
     rememberActiveModel(dir, 'v3', path.join(dir, 'v3.onnx'));
-    expect(activeModelPath(dir, fallback)).toBe(path.join(dir, 'v3.onnx'));
+    expect(activeRecord(dir, fallback).file).toBe(path.join(dir, 'v3.onnx'));
     fs.rmSync(path.join(dir, 'v3.onnx'));
-    expect(activeModelPath(dir, fallback)).toBe(fallback); // the file is gone
+    expect(activeRecord(dir, fallback).file).toBe(fallback); // the file is gone
     rememberActiveModel(dir, 'shipped', fallback); // rolled back to the shipped model
-    expect(activeModelPath(dir, fallback)).toBe(fallback);
+    expect(activeRecord(dir, fallback).file).toBe(fallback);
     fs.writeFileSync(path.join(dir, 'active.json'), JSON.stringify({ version: 'x', file: '../../etc/passwd' }));
-    expect(activeModelPath(dir, fallback)).toBe(fallback); // never outside the folder
+    expect(activeRecord(dir, fallback).file).toBe(fallback); // never outside the folder
     expect(() => new ModelRollout({ clock: new ManualClock(), checkIntervalMs: 0, updater: { check: () => Promise.resolve({ kind: 'none' }) }, manager: { version: 'v1', offer: () => Promise.reject(new Error('x')) }, onOutcome: () => {}, onError: () => {} })).toThrow(/checkIntervalMs/);
   });
 });

@@ -125,16 +125,9 @@ function recorded(modelsDir: string, file: unknown): string | null {
 }
 
 /**
- * The model file to start with: the one recorded in `<modelsDir>/active.json` when it still
- * exists (a promoted model survives a restart), else `fallback` (forecast.modelPath).
- */
-export function activeModelPath(modelsDir: string, fallback: string): string {
-  return activeRecord(modelsDir, fallback).file;
-}
-
-/**
- * active.json read: the model to start with, and the probation a restart interrupted (the model
- * to roll back to and since when), if it was recorded.
+ * active.json read: the model file to start with, the one recorded when it still exists (a
+ * promoted model survives a restart), else `fallback` (forecast.modelPath); and the probation a
+ * restart interrupted (the model to roll back to and since when), if it was recorded.
  */
 export function activeRecord(modelsDir: string, fallback: string): { file: string; probation: { previousFile: string; sinceMs: number } | null } {
   try {
