@@ -46,8 +46,9 @@ interface SensorState {
   runStartMs: number;
   /** Readings in the current run of identical values. */
   runCount: number;
-  /** Consecutive spikes that agree with each other (a level change being confirmed). */
-  shift: number[];
+  /** Consecutive spikes that agree with each other (a level change being confirmed), and the last of them. */
+  shiftCount: number;
+  shiftLast: number;
 }
 
 /**
@@ -100,19 +101,20 @@ export class QualityChecker {
   private track(sensorId: string, rh: number, timeMs: number, flags: Set<QualityFlag>): void {
     const state = this.sensors.get(sensorId);
     if (!state) {
-      setMostRecent(this.sensors, sensorId, { lastRh: rh, runStartMs: timeMs, runCount: 1, shift: [] }, this.maxSensors);
+      setMostRecent(this.sensors, sensorId, { lastRh: rh, runStartMs: timeMs, runCount: 1, shiftCount: 0, shiftLast: rh }, this.maxSensors);
       return;
     }
     if (Math.abs(rh - state.lastRh) > this.spikeThresholdRh) {
-      const previous = state.shift.at(-1);
-      state.shift = previous !== undefined && Math.abs(rh - previous) <= this.spikeThresholdRh ? [...state.shift, rh] : [rh];
-      if (state.shift.length < SPIKE_CONFIRM_READINGS) {
+      const agrees = state.shiftCount > 0 && Math.abs(rh - state.shiftLast) <= this.spikeThresholdRh;
+      state.shiftCount = agrees ? state.shiftCount + 1 : 1;
+      state.shiftLast = rh;
+      if (state.shiftCount < SPIKE_CONFIRM_READINGS) {
         flags.add('spike');
         setMostRecent(this.sensors, sensorId, state, this.maxSensors);
         return;
       }
     }
-    state.shift = [];
+    state.shiftCount = 0;
     if (rh === state.lastRh) {
       state.runCount++;
       if (timeMs - state.runStartMs > this.stuckWindowMs && state.runCount >= STUCK_MIN_READINGS) flags.add('stuck');
