@@ -120,6 +120,8 @@ export class SqliteStore implements ReadingStore {
     exists: Database.Statement;
     recent: Database.Statement;
     markSynced: Database.Statement;
+    unsyncedAfter: Database.Statement;
+    firstUntrustedUnsynced: Database.Statement;
   };
   private readonly insertBatch: (batch: readonly StoredReading[]) => number;
   /** stepAggregates() statements by unusable-flag set; at most 2^QUALITY_FLAGS.length, in practice one. */
@@ -189,6 +191,10 @@ export class SqliteStore implements ReadingStore {
          WHERE sensor_id = ? AND wall_ms >= ? ORDER BY wall_ms DESC, id DESC LIMIT ?`,
       ),
       markSynced: this.db.prepare('UPDATE readings SET synced = 1 WHERE id <= ? AND synced = 0'),
+      unsyncedAfter: this.db.prepare('SELECT id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings WHERE id > ? AND id < ? AND synced = 0 ORDER BY id LIMIT ?'),
+      // Through the (small) untrusted rows' index: the planner would otherwise walk every unsynced
+      // row through readings_unsynced, a scan of the whole backlog at every batch.
+      firstUntrustedUnsynced: this.db.prepare('SELECT min(id) FROM readings INDEXED BY readings_untrusted WHERE time_trusted = 0 AND synced = 0').pluck(),
     };
     const synced = this.syncEnabled ? 0 : 1;
     this.insertBatch = this.db.transaction((batch: readonly StoredReading[]) => {
@@ -262,9 +268,7 @@ export class SqliteStore implements ReadingStore {
     checkIntOption('afterId', afterId, 0, Number.MAX_SAFE_INTEGER);
     checkIntOption('limit', limit, 1, 100_000);
     const holdFrom = this.untrustedSyncHold();
-    const rows = this.db
-      .prepare('SELECT id, sensor_id, boot_id, seq, uptime_ms, wall_ms, rh, temp_c, quality FROM readings WHERE id > ? AND id < ? AND synced = 0 ORDER BY id LIMIT ?')
-      .all(afterId, holdFrom ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
+    const rows = this.stmt.unsyncedAfter.all(afterId, holdFrom ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
     return rows.map(fromRow);
   }
 
@@ -276,9 +280,7 @@ export class SqliteStore implements ReadingStore {
     else this.trustedSinceMono ??= now;
     if (trusted) this.heldSinceMono = null;
     if (this.trustedSinceMono !== null && now - this.trustedSinceMono >= UNTRUSTED_SYNC_GRACE_MS) return null;
-    // Through the (small) untrusted rows' index: the planner would otherwise walk every unsynced
-    // row through readings_unsynced, a scan of the whole backlog at every batch.
-    const first = (this.db.prepare('SELECT min(id) FROM readings INDEXED BY readings_untrusted WHERE time_trusted = 0 AND synced = 0').pluck().get() as number | null) ?? null;
+    const first = (this.stmt.firstUntrustedUnsynced.get() as number | null) ?? null;
     if (first === null || trusted) return first;
     // A clock that stays untrusted (no NTP server on the gateway's network) must not stop sync for
     // good: after MAX_UNTRUSTED_SYNC_HOLD_MS readings go as they are, until the clock is trusted.
